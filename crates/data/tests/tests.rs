@@ -1,0 +1,8 @@
+//! Integration tests of prefopt-data on the committed fixtures.
+
+mod common;
+mod datasets;
+mod loading;
+mod readers;
+mod reference;
+mod templates;

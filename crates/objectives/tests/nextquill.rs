@@ -1,0 +1,1 @@
+//! NextQuill objective tests.

@@ -1,0 +1,70 @@
+//! Errors of the rl crate.
+
+/// What can go wrong when configuring GRPO, scoring rewards or calling a judge.
+///
+/// Shape misuse of the loss inside a hot loop may still panic with a message; everything a user
+/// can get wrong from a config file, and every failure of a reward function or judge, is an error
+/// value. A failed judge call is never turned into a silent partial reward: the whole scoring
+/// call fails, so that a step is never trained on partial rewards.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A hyper-parameter is outside its valid range (`field` is the config key, as in TOML).
+    #[error("invalid value for `{field}`: {reason}")]
+    InvalidConfig {
+        /// The config key, spelled as in the TOML file (e.g. `epsilon`, `loss_type`).
+        field: &'static str,
+        /// Why the value was rejected, including the value itself.
+        reason: String,
+    },
+    /// Inputs whose sizes do not agree (e.g. a batch that is not a multiple of the group size).
+    #[error("size mismatch for `{what}`: expected {expected}, got {got}")]
+    SizeMismatch {
+        /// Which input.
+        what: &'static str,
+        /// The expected size.
+        expected: usize,
+        /// The size that was passed.
+        got: usize,
+    },
+    /// A reward function failed.
+    #[error("reward function `{name}` failed: {reason}")]
+    Reward {
+        /// The reward function's name.
+        name: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// An input the chosen configuration needs was not given.
+    #[error("missing input `{what}`: {reason}")]
+    MissingInput {
+        /// Which input (e.g. `num_items_in_batch`).
+        what: &'static str,
+        /// Why it is needed.
+        reason: &'static str,
+    },
+    /// A pairwise judge failed (after its retries, if it has any).
+    #[error("judge failed: {0}")]
+    Judge(String),
+    /// A request to an LLM judge endpoint failed after every retry.
+    #[error("judge endpoint `{url}` failed after {attempts} attempt(s): {last_error}")]
+    Endpoint {
+        /// The URL that was called (never contains the API key).
+        url: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The last error seen.
+        last_error: String,
+    },
+}
+
+/// Result alias of the rl crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Shorthand used by config validation.
+pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
+    Error::InvalidConfig {
+        field,
+        reason: reason.into(),
+    }
+}

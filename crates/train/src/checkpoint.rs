@@ -1,0 +1,325 @@
+//! Atomic checkpoints: `checkpoint-<step>/` with the model, optimizer state and trainer state.
+//!
+//! Layout of one checkpoint (next to whatever the model saver writes, e.g. HF's `config.json` +
+//! `model.safetensors`):
+//!
+//! ```text
+//! <output_dir>/checkpoint-<global_step>/
+//!     <model files>          written by the caller's `save_model(dir)`
+//!     optimizer.bpk          AdamW state (burnpack), keyed by ParamId
+//!     param_ids.json         parameter path → ParamId, to re-key the state on resume
+//!     trainer_state.json     step, epoch, data cursor, RNG state, best metric, config hash
+//! ```
+//!
+//! Atomicity: everything is written into `checkpoint-<step>.tmp-<pid>/`, every file and the
+//! directory are fsynced, and only then is the directory renamed to `checkpoint-<step>` (and the
+//! parent fsynced). A crash at any point leaves either the complete checkpoint or a `.tmp-`
+//! directory that [`latest_checkpoint`] ignores and [`remove_stale_temporaries`] deletes.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+
+use crate::error::{Error, Result, io, json};
+use crate::optimizer::AdamW;
+use crate::param_ids::ParamIds;
+use crate::trainer_state::TrainerState;
+
+/// File name of the trainer state inside a checkpoint (written last).
+pub const TRAINER_STATE_FILE: &str = "trainer_state.json";
+/// File name of the optimizer state inside a checkpoint.
+pub const OPTIMIZER_FILE: &str = "optimizer.bpk";
+/// File name of the parameter-id map inside a checkpoint.
+pub const PARAM_IDS_FILE: &str = "param_ids.json";
+/// Prefix of checkpoint directory names (HF's).
+pub const CHECKPOINT_PREFIX: &str = "checkpoint-";
+
+/// Something that writes a model's files into a checkpoint directory (the models crate saves HF
+/// layout). Any `FnOnce(&Path) -> Result<(), E>` closure is one.
+pub trait SaveModel {
+    /// Writes the model files into `dir` (which exists and is empty of model files).
+    fn save_model(
+        self,
+        dir: &Path,
+    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>;
+}
+
+impl<F, E> SaveModel for F
+where
+    F: FnOnce(&Path) -> std::result::Result<(), E>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn save_model(
+        self,
+        dir: &Path,
+    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self(dir).map_err(Into::into)
+    }
+}
+
+/// Writes, finds, resumes and prunes checkpoints in one output directory.
+#[derive(Debug, Clone)]
+pub struct Checkpointer {
+    output_dir: PathBuf,
+    save_total_limit: Option<usize>,
+}
+
+/// What [`Checkpointer::resume`] gives back.
+#[derive(Debug)]
+pub struct Resumed<M> {
+    /// The model, with the checkpoint's parameter ids (so the optimizer state applies).
+    pub model: M,
+    /// The optimizer with its saved state.
+    pub optimizer: AdamW,
+    /// The saved trainer state.
+    pub state: TrainerState,
+}
+
+impl Checkpointer {
+    /// Checkpoints go to `output_dir/checkpoint-<step>`; after each save only the newest
+    /// `save_total_limit` are kept (plus the best one), as in HF's `save_total_limit`.
+    pub fn new(output_dir: impl Into<PathBuf>, save_total_limit: Option<usize>) -> Self {
+        Self {
+            output_dir: output_dir.into(),
+            save_total_limit,
+        }
+    }
+
+    /// The output directory.
+    pub fn output_dir(&self) -> &Path {
+        &self.output_dir
+    }
+
+    /// The directory a checkpoint of `step` lives in.
+    pub fn checkpoint_dir(&self, step: u64) -> PathBuf {
+        self.output_dir.join(format!("{CHECKPOINT_PREFIX}{step}"))
+    }
+
+    /// Atomically writes `checkpoint-<state.global_step>/` and prunes old checkpoints.
+    ///
+    /// `save_model` writes the model files (HF layout) into the directory it is given; `model`
+    /// is only read for its parameter ids. Returns the final directory. An existing checkpoint
+    /// of the same step is replaced.
+    pub fn save<M: Module>(
+        &self,
+        model: &M,
+        optimizer: &AdamW,
+        state: &TrainerState,
+        save_model: impl SaveModel,
+    ) -> Result<PathBuf> {
+        fs::create_dir_all(&self.output_dir).map_err(io(&self.output_dir))?;
+        let final_dir = self.checkpoint_dir(state.global_step);
+        let tmp = self.output_dir.join(format!(
+            "{CHECKPOINT_PREFIX}{}.tmp-{}",
+            state.global_step,
+            std::process::id()
+        ));
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+        }
+        fs::create_dir(&tmp).map_err(io(&tmp))?;
+
+        if let Err(e) = write_contents(&tmp, model, optimizer, state, save_model) {
+            // Best effort: a leftover `.tmp-` directory is ignored by resume anyway.
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+
+        if final_dir.exists() {
+            let old = self.output_dir.join(format!(
+                "{CHECKPOINT_PREFIX}{}.old-{}",
+                state.global_step,
+                std::process::id()
+            ));
+            fs::rename(&final_dir, &old).map_err(io(&final_dir))?;
+            fs::rename(&tmp, &final_dir).map_err(io(&tmp))?;
+            fs::remove_dir_all(&old).map_err(io(&old))?;
+        } else {
+            fs::rename(&tmp, &final_dir).map_err(io(&tmp))?;
+        }
+        sync_dir(&self.output_dir)?;
+        tracing::info!(dir = %final_dir.display(), "saved checkpoint");
+
+        if let Some(limit) = self.save_total_limit {
+            let protect = state.best_model_checkpoint.as_deref().map(Path::new);
+            prune_checkpoints(&self.output_dir, limit, protect)?;
+        }
+        Ok(final_dir)
+    }
+
+    /// The newest complete checkpoint in the output directory (for `--resume`).
+    pub fn latest(&self) -> Result<Option<PathBuf>> {
+        latest_checkpoint(&self.output_dir)
+    }
+
+    /// Restores the optimizer and trainer state of `checkpoint` onto a freshly built model whose
+    /// weights the caller has already loaded from the same checkpoint (the models crate reads
+    /// the HF files).
+    ///
+    /// The model's parameter ids are replaced by the saved ones (matched by path) so that the
+    /// saved AdamW state applies; a parameter path missing from the checkpoint is an error.
+    pub fn resume<M: Module>(checkpoint: &Path, model: M, optimizer: AdamW) -> Result<Resumed<M>> {
+        let state = TrainerState::read(checkpoint.join(TRAINER_STATE_FILE))?;
+        let ids_path = checkpoint.join(PARAM_IDS_FILE);
+        let text = fs::read_to_string(&ids_path).map_err(io(&ids_path))?;
+        let ids: ParamIds = serde_json::from_str(&text).map_err(json(&ids_path))?;
+        let (model, missing) = ids.apply(model);
+        if !missing.is_empty() {
+            return Err(Error::Checkpoint {
+                path: checkpoint.to_path_buf(),
+                reason: format!("no saved parameter id for {missing:?}"),
+            });
+        }
+        let optimizer = optimizer.load(checkpoint.join(OPTIMIZER_FILE))?;
+        tracing::info!(dir = %checkpoint.display(), step = state.global_step, "resumed");
+        Ok(Resumed {
+            model,
+            optimizer,
+            state,
+        })
+    }
+}
+
+/// Everything a checkpoint holds, written into `dir`, then fsynced.
+fn write_contents<M: Module>(
+    dir: &Path,
+    model: &M,
+    optimizer: &AdamW,
+    state: &TrainerState,
+    save_model: impl SaveModel,
+) -> Result<()> {
+    save_model
+        .save_model(dir)
+        .map_err(|source| Error::SaveModel {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    optimizer.save(dir.join(OPTIMIZER_FILE))?;
+    let ids_path = dir.join(PARAM_IDS_FILE);
+    let ids = serde_json::to_string_pretty(&ParamIds::collect(model)).map_err(json(&ids_path))?;
+    fs::write(&ids_path, ids + "\n").map_err(io(&ids_path))?;
+    // Written last: its presence marks a complete checkpoint even before the rename.
+    state.write(dir.join(TRAINER_STATE_FILE))?;
+    sync_tree(dir)
+}
+
+/// The step of a directory named exactly `checkpoint-<digits>`.
+fn checkpoint_step(name: &str) -> Option<u64> {
+    let digits = name.strip_prefix(CHECKPOINT_PREFIX)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// Complete checkpoints (`checkpoint-<step>/` holding a `trainer_state.json`) sorted by step.
+pub fn list_checkpoints(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
+    let mut out = Vec::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(io(dir)(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(io(dir))?;
+        let path = entry.path();
+        let Some(step) = entry.file_name().to_str().and_then(checkpoint_step) else {
+            continue;
+        };
+        if path.is_dir() && path.join(TRAINER_STATE_FILE).is_file() {
+            out.push((step, path));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The complete checkpoint with the highest step in `dir`, if any (temporaries are ignored).
+pub fn latest_checkpoint(dir: impl AsRef<Path>) -> Result<Option<PathBuf>> {
+    Ok(list_checkpoints(dir.as_ref())?.pop().map(|(_, p)| p))
+}
+
+/// Deletes all but the newest `keep` checkpoints, never deleting `protect` (the best one).
+/// Returns the deleted directories.
+pub fn prune_checkpoints(
+    dir: impl AsRef<Path>,
+    keep: usize,
+    protect: Option<&Path>,
+) -> Result<Vec<PathBuf>> {
+    let all = list_checkpoints(dir.as_ref())?;
+    let cut = all.len().saturating_sub(keep);
+    let mut removed = Vec::new();
+    for (_, path) in all.into_iter().take(cut) {
+        let protected = protect.is_some_and(|p| same_dir(p, &path));
+        if !protected {
+            fs::remove_dir_all(&path).map_err(io(&path))?;
+            tracing::debug!(dir = %path.display(), "pruned checkpoint");
+            removed.push(path);
+        }
+    }
+    Ok(removed)
+}
+
+/// Deletes `checkpoint-*.tmp-*` / `.old-*` directories left by a crash; returns how many.
+pub fn remove_stale_temporaries(dir: impl AsRef<Path>) -> Result<usize> {
+    let dir = dir.as_ref();
+    let mut n = 0;
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(io(dir)(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(io(dir))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with(CHECKPOINT_PREFIX) && (name.contains(".tmp-") || name.contains(".old-"))
+        {
+            let path = entry.path();
+            fs::remove_dir_all(&path).map_err(io(&path))?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// fsyncs every file under `dir`, then the directories themselves.
+fn sync_tree(dir: &Path) -> Result<()> {
+    for entry in fs::read_dir(dir).map_err(io(dir))? {
+        let path = entry.map_err(io(dir))?.path();
+        if path.is_dir() {
+            sync_tree(&path)?;
+        } else {
+            File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(io(&path))?;
+        }
+    }
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|f| f.sync_all()).map_err(io(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_parsing() {
+        assert_eq!(checkpoint_step("checkpoint-12"), Some(12));
+        assert_eq!(checkpoint_step("checkpoint-12.tmp-99"), None);
+        assert_eq!(checkpoint_step("checkpoint-"), None);
+        assert_eq!(checkpoint_step("checkpoint--1"), None);
+        assert_eq!(checkpoint_step("ckpt-1"), None);
+    }
+}

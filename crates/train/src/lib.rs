@@ -1,0 +1,31 @@
+#![doc = include_str!("../README.md")]
+
+mod accumulate;
+mod checkpoint;
+mod clip;
+mod error;
+mod metrics;
+mod optimizer;
+mod param_ids;
+mod plot;
+mod progress;
+mod schedule;
+mod trainer_config;
+mod trainer_state;
+
+pub use accumulate::{AccumulatedStep, GradientAccumulator, proportional_weights, uniform_weights};
+pub use checkpoint::{
+    CHECKPOINT_PREFIX, Checkpointer, OPTIMIZER_FILE, PARAM_IDS_FILE, Resumed, SaveModel,
+    TRAINER_STATE_FILE, latest_checkpoint, list_checkpoints, prune_checkpoints,
+    remove_stale_temporaries,
+};
+pub use clip::{clip_grad_norm, global_grad_norm};
+pub use error::{Error, Result};
+pub use metrics::{MetricsLog, MetricsRecord, check_finite, read_metrics};
+pub use optimizer::{AdamW, AdamWConfig};
+pub use param_ids::ParamIds;
+pub use plot::{PlotSize, plot_curve, plot_metrics_file};
+pub use progress::TrainProgress;
+pub use schedule::{LrSchedule, LrSchedulerKwargs, LrSchedulerType};
+pub use trainer_config::TrainerConfig;
+pub use trainer_state::{TrainerState, config_hash};

@@ -1,0 +1,29 @@
+//! End-to-end runs of the `prefopt` command line, through the same entry point as the binary.
+
+use clap::Parser;
+use prefopt_cli::{Cli, run};
+
+fn prefopt(args: &[&str]) -> anyhow::Result<()> {
+    let cli = Cli::try_parse_from(std::iter::once("prefopt").chain(args.iter().copied()))?;
+    run(cli)
+}
+
+#[test]
+fn devices_checks_the_cpu_backend() {
+    prefopt(&["devices", "--device", "cpu"]).expect("the cpu backend is always there");
+}
+
+#[test]
+fn a_device_without_its_feature_is_a_clear_error() {
+    if prefopt_cli::DeviceChoice::Cuda(0).is_compiled() {
+        return; // a CUDA build: nothing to check here
+    }
+    let err = prefopt(&["devices", "--device", "cuda:0"]).unwrap_err();
+    assert!(err.to_string().contains("`cuda` cargo feature"), "{err}");
+}
+
+#[test]
+fn an_unknown_device_is_rejected_at_parse_time() {
+    let err = prefopt(&["devices", "--device", "tpu"]).unwrap_err();
+    assert!(err.to_string().contains("unknown device `tpu`"), "{err}");
+}
