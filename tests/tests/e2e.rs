@@ -27,3 +27,22 @@ fn an_unknown_device_is_rejected_at_parse_time() {
     let err = prefopt(&["devices", "--device", "tpu"]).unwrap_err();
     assert!(err.to_string().contains("unknown device `tpu`"), "{err}");
 }
+
+#[test]
+fn unigenbench_score_names_a_missing_suite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("no_such_suite.csv");
+    let verdicts = dir.path().join("verdicts.jsonl");
+    std::fs::write(&verdicts, "").unwrap();
+    let err = prefopt(&[
+        "bench",
+        "unigenbench",
+        "score",
+        "--suite",
+        suite.to_str().unwrap(),
+        "--verdicts",
+        verdicts.to_str().unwrap(),
+    ])
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("no_such_suite.csv"), "{err:#}");
+}

@@ -33,7 +33,9 @@ fn cargo() -> Command {
 fn run(what: &str, cmd: &mut Command) -> Result<()> {
     eprintln!("==> {what}: {cmd:?}");
     let started = std::time::Instant::now();
-    let status = cmd.status().with_context(|| format!("could not start {what}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {what}"))?;
     eprintln!("<== {what}: {status} in {:.1?}", started.elapsed());
     if !status.success() {
         bail!("{what} failed ({status})");
@@ -70,7 +72,9 @@ fn ci(flags: &[String]) -> Result<()> {
 fn bench(rest: &[String]) -> Result<()> {
     run(
         "benchmarks",
-        cargo().args(["bench", "--workspace", "--locked"]).args(rest),
+        cargo()
+            .args(["bench", "--workspace", "--locked"])
+            .args(rest),
     )
 }
 

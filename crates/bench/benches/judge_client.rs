@@ -45,7 +45,11 @@ fn write_suite(dir: &Path, n: usize) -> Suite {
 fn write_images(dir: &Path, n: usize, size: u32) {
     std::fs::create_dir_all(dir).unwrap();
     let img = image::RgbImage::from_fn(size, size, |x, y| {
-        image::Rgb([(x * 255 / size) as u8, (y * 255 / size) as u8, ((x + y) % 256) as u8])
+        image::Rgb([
+            (x * 255 / size) as u8,
+            (y * 255 / size) as u8,
+            ((x + y) % 256) as u8,
+        ])
     });
     let mut png = Vec::new();
     img.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
@@ -73,6 +77,11 @@ fn run(label: &str, prompts: usize, size: u32, workers: usize) {
     let template = JudgeTemplate::builtin(suite.language);
     let summary = judge_suite(&suite, &template, &client, &config).unwrap();
     assert_eq!(summary.judged, prompts * 4);
+    println!(
+        "  ({} connections for {} requests)",
+        server.connections(),
+        server.arrivals()
+    );
     let n = summary.judged as f64;
     println!(
         "{label:<34} workers {workers:>2}: {:>5} requests in {:>7.3} s = {:>8.1} req/s; \
@@ -99,11 +108,36 @@ fn encode_only(size: u32, reps: usize) {
     );
 }
 
+/// The client's CPU work per request without the network: render the judge text, build and
+/// serialise the JSON body (64x64 image URI), parse a canned answer.
+fn stages(reps: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = write_suite(dir.path(), 1);
+    write_images(dir.path(), 1, 64);
+    let uri = image_data_uri(&dir.path().join("0_0.png"), ImageEncoding::Jpeg(95)).unwrap();
+    let template = JudgeTemplate::builtin(suite.language);
+    let client = JudgeClientConfig::new("http://127.0.0.1:9/v1", "QwenVL")
+        .init()
+        .unwrap();
+    let t = Instant::now();
+    for _ in 0..reps {
+        let text = template.render(&suite.prompts[0]);
+        let body = client.request_body(&text, &uri);
+        std::hint::black_box(serde_json::to_vec(&body).unwrap());
+        std::hint::black_box(prefopt_bench::parse_answer(ANSWER, 3).unwrap());
+    }
+    println!(
+        "render + JSON body + answer parse (no I/O): {:.1} us per request (1 thread)",
+        1e6 * t.elapsed().as_secs_f64() / reps as f64
+    );
+}
+
 fn main() {
     println!(
         "cores: {}",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    stages(20_000);
     encode_only(64, 200);
     encode_only(1024, 10);
     run("64x64 images (HTTP/JSON overhead)", 600, 64, 1);

@@ -93,8 +93,12 @@ pub fn bar_chart(path: &Path, title: &str, bars: &[Bar]) -> Result<()> {
         ))
         .map_err(|e| err(e.to_string()))?;
         if text {
-            root.draw(&Text::new(format!("{g:.0}"), (gx - 8, bottom + 8), font(14.0)))
-                .map_err(|e| err(e.to_string()))?;
+            root.draw(&Text::new(
+                format!("{g:.0}"),
+                (gx - 8, bottom + 8),
+                font(14.0),
+            ))
+            .map_err(|e| err(e.to_string()))?;
         }
     }
     for (i, bar) in bars.iter().enumerate() {
@@ -122,8 +126,12 @@ pub fn bar_chart(path: &Path, title: &str, bars: &[Bar]) -> Result<()> {
             } else {
                 "n/a".to_string()
             };
-            root.draw(&Text::new(value, (width as i32 - right + 8, y0 + 4), font(16.0)))
-                .map_err(|e| err(e.to_string()))?;
+            root.draw(&Text::new(
+                value,
+                (width as i32 - right + 8, y0 + 4),
+                font(16.0),
+            ))
+            .map_err(|e| err(e.to_string()))?;
         }
     }
     root.present().map_err(|e| err(e.to_string()))?;

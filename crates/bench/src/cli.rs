@@ -38,7 +38,7 @@ pub enum UnigenbenchCommand {
 /// Arguments of `judge`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct JudgeArgs {
-    /// The official prompt CSV (test_prompts_{en,zh}[_long].csv).
+    /// The official prompt CSV (`test_prompts_{en,zh}[_long].csv`).
     #[arg(long)]
     pub suite: PathBuf,
     /// Folder of images named `{index}_{j}.png`.
@@ -50,7 +50,7 @@ pub struct JudgeArgs {
     /// Model name sent in the request (vLLM's --served-model-name, e.g. QwenVL).
     #[arg(long)]
     pub model: String,
-    /// Verdict JSONL (default: <images>/verdicts.jsonl).
+    /// Verdict JSONL (default: `<images>/verdicts.jsonl`).
     #[arg(long)]
     pub verdicts: Option<PathBuf>,
     /// Environment variable holding the API key (never logged); unset means no key.
@@ -144,7 +144,12 @@ fn secs(s: f64, what: &str) -> Result<Duration> {
 pub fn run(args: UnigenbenchArgs) -> Result<()> {
     match args.command {
         UnigenbenchCommand::Judge(a) => {
-            let suite = Suite::load(&a.suite, SuiteOptions { repair_json: a.repair_json })?;
+            let suite = Suite::load(
+                &a.suite,
+                SuiteOptions {
+                    repair_json: a.repair_json,
+                },
+            )?;
             let protocol = a.protocol.as_deref().map(Protocol::load).transpose()?;
             let template =
                 JudgeTemplate::with_protocol(suite.language, protocol.unwrap_or_default())?;
@@ -162,7 +167,9 @@ pub fn run(args: UnigenbenchArgs) -> Result<()> {
                 ContentOrder::ImageFirst
             };
             let client = client.init()?;
-            let verdicts = a.verdicts.unwrap_or_else(|| default_verdicts_path(&a.images));
+            let verdicts = a
+                .verdicts
+                .unwrap_or_else(|| default_verdicts_path(&a.images));
             let mut config = JudgeRunConfig::new(&a.images, &verdicts);
             config.images_per_prompt = a.images_per_prompt;
             config.workers = a.workers;
@@ -196,7 +203,12 @@ pub fn run(args: UnigenbenchArgs) -> Result<()> {
             Ok(())
         }
         UnigenbenchCommand::Score(a) => {
-            let suite = Suite::load(&a.suite, SuiteOptions { repair_json: a.repair_json })?;
+            let suite = Suite::load(
+                &a.suite,
+                SuiteOptions {
+                    repair_json: a.repair_json,
+                },
+            )?;
             let verdicts = Verdicts::load(&a.verdicts)?;
             let options = ScoreOptions {
                 images_per_prompt: a.images_per_prompt,

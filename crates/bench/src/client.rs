@@ -36,7 +36,11 @@ impl ApiKey {
 
 impl std::fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "ApiKey(<redacted>)" } else { "ApiKey(None)" })
+        f.write_str(if self.0.is_some() {
+            "ApiKey(<redacted>)"
+        } else {
+            "ApiKey(None)"
+        })
     }
 }
 
@@ -286,7 +290,12 @@ impl JudgeClient {
     /// `testpoints` entries, up to [`JudgeClientConfig::max_parse_retries`] times.
     /// HTTP-level failure after all attempts ends it with `error` set; a fatal HTTP status
     /// (4xx other than 429) is returned as `Err`.
-    pub fn judge(&self, text: &str, image_data_uri: &str, testpoints: usize) -> Result<JudgeOutcome> {
+    pub fn judge(
+        &self,
+        text: &str,
+        image_data_uri: &str,
+        testpoints: usize,
+    ) -> Result<JudgeOutcome> {
         let body = self.request_body(text, image_data_uri);
         let mut outcome = JudgeOutcome {
             answer: None,
@@ -328,7 +337,11 @@ impl JudgeClient {
 
 fn snippet(text: &str) -> String {
     let t: String = text.chars().take(200).collect();
-    if t.len() < text.len() { format!("{t}…") } else { t }
+    if t.len() < text.len() {
+        format!("{t}…")
+    } else {
+        t
+    }
 }
 
 #[cfg(test)]
@@ -368,7 +381,10 @@ mod tests {
         assert_eq!(body["temperature"], 0.0);
         let content = &body["messages"][0]["content"];
         assert_eq!(content[0]["type"], "image_url");
-        assert_eq!(content[0]["image_url"]["url"], "data:image/jpeg;base64,AAAA");
+        assert_eq!(
+            content[0]["image_url"]["url"],
+            "data:image/jpeg;base64,AAAA"
+        );
         assert_eq!(content[1], json!({"type": "text", "text": "judge this"}));
     }
 }

@@ -66,7 +66,9 @@ impl PrimaryDimension {
 
     /// The sub-dimensions of this primary, in leaderboard order.
     pub fn subs(self) -> impl Iterator<Item = SubDimension> {
-        SubDimension::ALL.into_iter().filter(move |s| s.primary() == self)
+        SubDimension::ALL
+            .into_iter()
+            .filter(move |s| s.primary() == self)
     }
 }
 
@@ -110,20 +112,68 @@ pub enum SubDimension {
 }
 
 /// (sub-dimension, English test point, Chinese test point, short label, primary)
-type Row = (SubDimension, &'static str, &'static str, &'static str, PrimaryDimension);
+type Row = (
+    SubDimension,
+    &'static str,
+    &'static str,
+    &'static str,
+    PrimaryDimension,
+);
 
 const TABLE: [Row; 27] = {
     use PrimaryDimension as P;
     use SubDimension as S;
     [
         (S::Style, "Style", "风格", "Style", P::Style),
-        (S::WorldKnowledge, "World Knowledge", "世界知识", "World Knowledge", P::WorldKnowledge),
-        (S::AttributeQuantity, "Attribute - Quantity", "属性-数量", "Quantity", P::Attribute),
-        (S::AttributeExpression, "Attribute - Expression", "属性-表情", "Expression", P::Attribute),
-        (S::AttributeMaterial, "Attribute - Material", "属性-材质", "Material", P::Attribute),
-        (S::AttributeSize, "Attribute - Size", "属性-大小", "Size", P::Attribute),
-        (S::AttributeShape, "Attribute - Shape", "属性-形状", "Shape", P::Attribute),
-        (S::AttributeColor, "Attribute - Color", "属性-颜色", "Color", P::Attribute),
+        (
+            S::WorldKnowledge,
+            "World Knowledge",
+            "世界知识",
+            "World Knowledge",
+            P::WorldKnowledge,
+        ),
+        (
+            S::AttributeQuantity,
+            "Attribute - Quantity",
+            "属性-数量",
+            "Quantity",
+            P::Attribute,
+        ),
+        (
+            S::AttributeExpression,
+            "Attribute - Expression",
+            "属性-表情",
+            "Expression",
+            P::Attribute,
+        ),
+        (
+            S::AttributeMaterial,
+            "Attribute - Material",
+            "属性-材质",
+            "Material",
+            P::Attribute,
+        ),
+        (
+            S::AttributeSize,
+            "Attribute - Size",
+            "属性-大小",
+            "Size",
+            P::Attribute,
+        ),
+        (
+            S::AttributeShape,
+            "Attribute - Shape",
+            "属性-形状",
+            "Shape",
+            P::Attribute,
+        ),
+        (
+            S::AttributeColor,
+            "Attribute - Color",
+            "属性-颜色",
+            "Color",
+            P::Attribute,
+        ),
         (
             S::ActionHand,
             "Action - Hand (Character/Anthropomorphic)",
@@ -138,7 +188,13 @@ const TABLE: [Row; 27] = {
             "Full-body",
             P::Action,
         ),
-        (S::ActionAnimal, "Action - Animal", "动作-动物动作", "Animal", P::Action),
+        (
+            S::ActionAnimal,
+            "Action - Animal",
+            "动作-动物动作",
+            "Animal",
+            P::Action,
+        ),
         (
             S::ActionNonContact,
             "Action - Non-contact Interaction",
@@ -153,7 +209,13 @@ const TABLE: [Row; 27] = {
             "Contact",
             P::Action,
         ),
-        (S::ActionState, "Action - State", "动作-状态", "State", P::Action),
+        (
+            S::ActionState,
+            "Action - State",
+            "动作-状态",
+            "State",
+            P::Action,
+        ),
         (
             S::RelationshipComposition,
             "Relationship - Composition",
@@ -203,8 +265,20 @@ const TABLE: [Row; 27] = {
             "Pronoun Reference",
             P::Grammar,
         ),
-        (S::GrammarConsistency, "Grammar - Consistency", "语法-统一性", "Consistency", P::Grammar),
-        (S::GrammarNegation, "Grammar - Negation", "语法-否定", "Negation", P::Grammar),
+        (
+            S::GrammarConsistency,
+            "Grammar - Consistency",
+            "语法-统一性",
+            "Consistency",
+            P::Grammar,
+        ),
+        (
+            S::GrammarNegation,
+            "Grammar - Negation",
+            "语法-否定",
+            "Negation",
+            P::Grammar,
+        ),
         (
             S::Layout2d,
             "Entity Layout - Two-Dimensional Space",
@@ -226,7 +300,13 @@ const TABLE: [Row; 27] = {
             "Logical Reasoning",
             P::LogicalReasoning,
         ),
-        (S::TextGeneration, "Text Generation", "文本生成", "Text Generation", P::Text),
+        (
+            S::TextGeneration,
+            "Text Generation",
+            "文本生成",
+            "Text Generation",
+            P::Text,
+        ),
     ]
 };
 

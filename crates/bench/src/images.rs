@@ -125,10 +125,12 @@ mod tests {
 
     #[test]
     fn jpeg_data_uri_round_trips() {
-        let uri = png_bytes_data_uri(Path::new("a.png"), &png(16, 8), ImageEncoding::Jpeg(95))
-            .unwrap();
+        let uri =
+            png_bytes_data_uri(Path::new("a.png"), &png(16, 8), ImageEncoding::Jpeg(95)).unwrap();
         let b64 = uri.strip_prefix("data:image/jpeg;base64,").unwrap();
-        let jpeg = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+        let jpeg = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
         let img = image::load_from_memory_with_format(&jpeg, image::ImageFormat::Jpeg).unwrap();
         assert_eq!((img.width(), img.height()), (16, 8));
     }
@@ -138,15 +140,27 @@ mod tests {
         let bytes = png(4, 4);
         let uri = png_bytes_data_uri(Path::new("a.png"), &bytes, ImageEncoding::Png).unwrap();
         let b64 = uri.strip_prefix("data:image/png;base64,").unwrap();
-        assert_eq!(base64::engine::general_purpose::STANDARD.decode(b64).unwrap(), bytes);
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap(),
+            bytes
+        );
     }
 
     #[test]
     fn non_png_is_named() {
-        let err = png_bytes_data_uri(Path::new("dir/3_1.png"), &[0xff, 0xd8, 0xff, 0xe0], ImageEncoding::Png)
-            .unwrap_err()
-            .to_string();
-        assert!(err.starts_with("dir/3_1.png: not a PNG (it is a JPEG)"), "{err}");
+        let err = png_bytes_data_uri(
+            Path::new("dir/3_1.png"),
+            &[0xff, 0xd8, 0xff, 0xe0],
+            ImageEncoding::Png,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("dir/3_1.png: not a PNG (it is a JPEG)"),
+            "{err}"
+        );
         let mut truncated = png(4, 4);
         truncated.truncate(20);
         let err = png_bytes_data_uri(Path::new("x.png"), &truncated, ImageEncoding::Jpeg(95))

@@ -64,7 +64,11 @@ impl Leaderboard {
             .ok_or_else(|| {
                 Error::Config(format!(
                     "no leaderboard row `{model}`; rows: {}",
-                    self.rows.iter().map(|r| r.model.as_str()).collect::<Vec<_>>().join(", ")
+                    self.rows
+                        .iter()
+                        .map(|r| r.model.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))
             })
     }

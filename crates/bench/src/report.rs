@@ -65,7 +65,11 @@ impl<'a> Report<'a> {
             self.testpoints
         );
         for r in self.repairs {
-            let _ = writeln!(md, "- Repaired row index {} (line {}): {}", r.index, r.line, r.description);
+            let _ = writeln!(
+                md,
+                "- Repaired row index {} (line {}): {}",
+                r.index, r.line, r.description
+            );
         }
         let agg = match s.aggregation {
             Aggregation::Micro => "micro (pooled instances, as the leaderboard)",
@@ -96,7 +100,10 @@ impl<'a> Report<'a> {
             );
         }
         let _ = writeln!(md, "\n## Sub-dimensions\n");
-        let _ = writeln!(md, "| Primary | Test point | Score | Instances |\n|---|---|---:|---:|");
+        let _ = writeln!(
+            md,
+            "| Primary | Test point | Score | Instances |\n|---|---|---:|---:|"
+        );
         for sub in &s.sub {
             let _ = writeln!(
                 md,
@@ -153,7 +160,11 @@ impl<'a> Report<'a> {
             })
             .collect();
         let path = dir.join("primary.png");
-        bar_chart(&path, &format!("Primary dimensions (overall {:.2})", s.overall), &primary_bars)?;
+        bar_chart(
+            &path,
+            &format!("Primary dimensions (overall {:.2})", s.overall),
+            &primary_bars,
+        )?;
         written.push(path);
         for p in PrimaryDimension::ALL {
             let bars: Vec<Bar> = s

@@ -158,7 +158,11 @@ pub fn judge_suite(
         }
     }
     if !missing.is_empty() {
-        let shown: Vec<String> = missing.iter().take(5).map(|p| p.display().to_string()).collect();
+        let shown: Vec<String> = missing
+            .iter()
+            .take(5)
+            .map(|p| p.display().to_string())
+            .collect();
         return Err(Error::Image {
             path: config.images.clone(),
             message: format!(

@@ -150,7 +150,10 @@ impl ScoreReport {
 
     /// The percentage of a primary dimension, if scored.
     pub fn primary_percent(&self, p: PrimaryDimension) -> Option<f64> {
-        self.primary.iter().find(|s| s.primary == p).map(|s| s.percent)
+        self.primary
+            .iter()
+            .find(|s| s.primary == p)
+            .map(|s| s.percent)
     }
 
     /// The percentage of a sub-dimension, if scored.
@@ -310,7 +313,11 @@ mod tests {
         }
     }
 
-    fn verdicts(suite: &Suite, images: usize, scores: &dyn Fn(usize, usize) -> Option<Vec<u8>>) -> Verdicts {
+    fn verdicts(
+        suite: &Suite,
+        images: usize,
+        scores: &dyn Fn(usize, usize) -> Option<Vec<u8>>,
+    ) -> Verdicts {
         let mut v = Verdicts::default();
         for p in &suite.prompts {
             for j in 0..images {
@@ -336,8 +343,13 @@ mod tests {
     fn micro_macro_and_overall_by_hand() {
         use SubDimension as S;
         // Prompt 0: Quantity, Color; prompt 1: Quantity, Style. One image each.
-        let s = suite(&[&[S::AttributeQuantity, S::AttributeColor], &[S::AttributeQuantity, S::Style]]);
-        let v = verdicts(&s, 1, &|i, _| Some(if i == 0 { vec![1, 1] } else { vec![0, 1] }));
+        let s = suite(&[
+            &[S::AttributeQuantity, S::AttributeColor],
+            &[S::AttributeQuantity, S::Style],
+        ]);
+        let v = verdicts(&s, 1, &|i, _| {
+            Some(if i == 0 { vec![1, 1] } else { vec![0, 1] })
+        });
         let opts = ScoreOptions {
             images_per_prompt: 1,
             ..ScoreOptions::default()
@@ -345,13 +357,27 @@ mod tests {
         let micro = score(&s, &v, opts).unwrap();
         // Quantity 1/2, Color 1/1: micro Attribute = 2/3, macro = (50 + 100)/2 = 75.
         assert_eq!(micro.sub_percent(S::AttributeQuantity), Some(50.0));
-        assert_eq!(micro.primary_percent(PrimaryDimension::Attribute), Some(200.0 / 3.0));
+        assert_eq!(
+            micro.primary_percent(PrimaryDimension::Attribute),
+            Some(200.0 / 3.0)
+        );
         assert_eq!(micro.overall, (200.0 / 3.0 + 100.0) / 2.0);
         let json = micro.to_json();
         assert_eq!(json["primary"]["Attribute"], 200.0 / 3.0);
         assert_eq!(json["sub"]["Attribute - Color"], 100.0);
-        let macro_ = score(&s, &v, ScoreOptions { aggregation: Aggregation::Macro, ..opts }).unwrap();
-        assert_eq!(macro_.primary_percent(PrimaryDimension::Attribute), Some(75.0));
+        let macro_ = score(
+            &s,
+            &v,
+            ScoreOptions {
+                aggregation: Aggregation::Macro,
+                ..opts
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            macro_.primary_percent(PrimaryDimension::Attribute),
+            Some(75.0)
+        );
     }
 
     #[test]
@@ -361,7 +387,9 @@ mod tests {
         let mut v = verdicts(&s, 4, &|i, _| Some(vec![1; i + 1]));
         v.by_key.remove(&(0, 3));
         v.by_key.get_mut(&(1, 2)).unwrap().scores = None;
-        let err = score(&s, &v, ScoreOptions::default()).unwrap_err().to_string();
+        let err = score(&s, &v, ScoreOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("1 of 8 images have no verdict and 1 failed to judge"),
             "{err}"
@@ -371,9 +399,18 @@ mod tests {
             ..ScoreOptions::default()
         };
         let r = score(&s, &v, allow).unwrap();
-        assert_eq!((r.coverage.judged, r.coverage.missing, r.coverage.unjudged), (6, 1, 1));
+        assert_eq!(
+            (r.coverage.judged, r.coverage.missing, r.coverage.unjudged),
+            (6, 1, 1)
+        );
         // Denominators shrink: Style 3 (prompt 0) + 3 (prompt 1) instances.
-        assert_eq!(r.sub[0].fraction, Fraction { correct: 6, total: 6 });
+        assert_eq!(
+            r.sub[0].fraction,
+            Fraction {
+                correct: 6,
+                total: 6
+            }
+        );
         // A verdict from another suite version is refused.
         let mut w = verdicts(&s, 4, &|i, _| Some(vec![1; i + 1]));
         w.by_key.get_mut(&(0, 0)).unwrap().testpoints = vec!["World Knowledge".into()];

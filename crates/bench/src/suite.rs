@@ -46,7 +46,14 @@ impl Language {
                 "Testpoints",
                 "Testpoint Description",
             ],
-            Self::Chinese => ["一级垂类", "二级垂类", "主体", "句式", "考点", "考点对应描述"],
+            Self::Chinese => [
+                "一级垂类",
+                "二级垂类",
+                "主体",
+                "句式",
+                "考点",
+                "考点对应描述",
+            ],
         }
     }
 }
@@ -302,8 +309,8 @@ fn parse_row(
     let theme_raw = string(k_theme)?;
     let theme = Theme::parse(&theme_raw).ok_or_else(|| unknown("theme", &theme_raw))?;
     let sub_theme_raw = string(k_sub)?;
-    let sub_theme =
-        SubTheme::parse(theme, &sub_theme_raw).ok_or_else(|| unknown("sub-theme", &sub_theme_raw))?;
+    let sub_theme = SubTheme::parse(theme, &sub_theme_raw)
+        .ok_or_else(|| unknown("sub-theme", &sub_theme_raw))?;
     let raw_tps = list(k_tp)?;
     let descs = list(k_desc)?;
     if raw_tps.len() != descs.len() {
@@ -438,37 +445,47 @@ mod tests {
         let err = Suite::from_csv_bytes(path, csv.as_bytes(), SuiteOptions::default())
             .unwrap_err()
             .to_string();
-        assert!(err.contains("row index 7") && err.contains("line 3"), "{err}");
+        assert!(
+            err.contains("row index 7") && err.contains("line 3"),
+            "{err}"
+        );
         assert!(err.contains("--repair-json"), "{err}");
-        let suite = Suite::from_csv_bytes(
-            path,
-            csv.as_bytes(),
-            SuiteOptions { repair_json: true },
-        )
-        .unwrap();
+        let suite = Suite::from_csv_bytes(path, csv.as_bytes(), SuiteOptions { repair_json: true })
+            .unwrap();
         assert_eq!(suite.repairs.len(), 1);
         assert_eq!(suite.repairs[0].index, 7);
         assert_eq!(suite.prompts[1].testpoints.len(), 2);
-        assert_eq!(suite.prompts[1].testpoints[1].sub, SubDimension::WorldKnowledge);
+        assert_eq!(
+            suite.prompts[1].testpoints[1].sub,
+            SubDimension::WorldKnowledge
+        );
         assert_eq!(suite.prompts[0].sub_theme, SubTheme::GraphicArt);
     }
 
     #[test]
     fn missing_column_is_named() {
         let csv = "index,prompt_en\n0,hello\n";
-        let err = Suite::from_csv_bytes(Path::new("x.csv"), csv.as_bytes(), SuiteOptions::default())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("x.csv") && err.contains("`sub_dims_en`"), "{err}");
+        let err =
+            Suite::from_csv_bytes(Path::new("x.csv"), csv.as_bytes(), SuiteOptions::default())
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("x.csv") && err.contains("`sub_dims_en`"),
+            "{err}"
+        );
     }
 
     #[test]
     fn unknown_testpoint_names_the_row() {
         let dims = r#"{"Primary Categories": "Art", "Secondary Categories": "Other", "Subjects": "Animal", "Sentence Structure": "Descriptive", "Testpoints": ["Colour"], "Testpoint Description": ["red"]}"#;
         let csv = format!("{HEADER}{}", row(42, dims));
-        let err = Suite::from_csv_bytes(Path::new("x.csv"), csv.as_bytes(), SuiteOptions::default())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("row index 42") && err.contains("`Colour`"), "{err}");
+        let err =
+            Suite::from_csv_bytes(Path::new("x.csv"), csv.as_bytes(), SuiteOptions::default())
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("row index 42") && err.contains("`Colour`"),
+            "{err}"
+        );
     }
 }

@@ -86,10 +86,7 @@ fn builtin_definition(sub: SubDimension, language: Language) -> &'static str {
             "Facial expressions that convey a clear emotion, not just a movement of the face",
             "表达明确情绪的面部表情，而不只是脸部动作",
         ),
-        S::AttributeMaterial => (
-            "Materials and textures of objects",
-            "物体的材质与质感",
-        ),
+        S::AttributeMaterial => ("Materials and textures of objects", "物体的材质与质感"),
         S::AttributeSize => (
             "Size, height, length, thickness or width of subjects",
             "主体的大小、高低、长短、粗细或宽窄",
@@ -225,7 +222,11 @@ impl JudgeTemplate {
     /// The built-in template with `protocol`'s overrides. Fails on an unknown placeholder.
     pub fn with_protocol(language: Language, protocol: Protocol) -> Result<Self> {
         let (template, dh, sh) = match language {
-            Language::English => (EN_TEMPLATE, "Checkpoints Defination", "Checkpoints Description"),
+            Language::English => (
+                EN_TEMPLATE,
+                "Checkpoints Defination",
+                "Checkpoints Description",
+            ),
             Language::Chinese => (ZH_TEMPLATE, "考点定义", "考点描述"),
         };
         let template = protocol.template.unwrap_or_else(|| template.to_string());
@@ -239,7 +240,9 @@ impl JudgeTemplate {
             language,
             template,
             definition_header: protocol.definition_header.unwrap_or_else(|| dh.to_string()),
-            description_header: protocol.description_header.unwrap_or_else(|| sh.to_string()),
+            description_header: protocol
+                .description_header
+                .unwrap_or_else(|| sh.to_string()),
             definitions: protocol.definitions,
         })
     }
@@ -292,7 +295,9 @@ fn substitute(template: &str, value: &dyn Fn(&str) -> Option<String>) -> Result<
             continue;
         }
         if c == b'}' {
-            return Err(Error::Config("template: single `}` (write `}}`)".to_string()));
+            return Err(Error::Config(
+                "template: single `}` (write `}}`)".to_string(),
+            ));
         }
         let end = rest
             .find('}')

@@ -91,7 +91,13 @@ pub enum SubTheme {
 }
 
 /// (sub-theme, theme, canonical English, Chinese, other English spellings seen in the data)
-type Row = (SubTheme, Theme, &'static str, &'static str, &'static [&'static str]);
+type Row = (
+    SubTheme,
+    Theme,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+);
 
 const TABLE: [Row; 20] = {
     use SubTheme as S;
@@ -104,9 +110,27 @@ const TABLE: [Row; 20] = {
             "想象力发散",
             &["Creativity divergence-imagination divergence"],
         ),
-        (S::CreativeOther, T::CreativeDivergence, "Other", "其他", &["Creative divergence-other"]),
-        (S::GraphicArt, T::Art, "Graphic Art", "平面艺术", &["Art-Graphic Art"]),
-        (S::PhotographyArt, T::Art, "Photography Art", "摄影艺术", &["Art-Photography Art"]),
+        (
+            S::CreativeOther,
+            T::CreativeDivergence,
+            "Other",
+            "其他",
+            &["Creative divergence-other"],
+        ),
+        (
+            S::GraphicArt,
+            T::Art,
+            "Graphic Art",
+            "平面艺术",
+            &["Art-Graphic Art"],
+        ),
+        (
+            S::PhotographyArt,
+            T::Art,
+            "Photography Art",
+            "摄影艺术",
+            &["Art-Photography Art"],
+        ),
         (
             S::SculpturalArt,
             T::Art,
@@ -140,12 +164,36 @@ const TABLE: [Row; 20] = {
             &[],
         ),
         (S::DesignAssets, T::Design, "Design Assets", "设计素材", &[]),
-        (S::FashionDesign, T::Design, "Fashion Design", "服装设计", &[]),
-        (S::GameDesign, T::Design, "Game Design", "游戏设计", &["Design-Game Design"]),
+        (
+            S::FashionDesign,
+            T::Design,
+            "Fashion Design",
+            "服装设计",
+            &[],
+        ),
+        (
+            S::GameDesign,
+            T::Design,
+            "Game Design",
+            "游戏设计",
+            &["Design-Game Design"],
+        ),
         (S::IpDesign, T::Design, "IP Design", "ip设计", &[]),
-        (S::LogoIconDesign, T::Design, "Logo/Icon Design", "logo/icon设计", &[]),
+        (
+            S::LogoIconDesign,
+            T::Design,
+            "Logo/Icon Design",
+            "logo/icon设计",
+            &[],
+        ),
         (S::PosterDesign, T::Design, "Poster Design", "海报设计", &[]),
-        (S::SpatialDesign, T::Design, "Spatial Design", "空间设计", &["Design-Space Design"]),
+        (
+            S::SpatialDesign,
+            T::Design,
+            "Spatial Design",
+            "空间设计",
+            &["Design-Space Design"],
+        ),
         (S::UiDesign, T::Design, "UI Design", "软件界面设计", &[]),
     ]
 };
@@ -193,16 +241,16 @@ impl SubTheme {
             .map(str::trim)
             .unwrap_or(&raw)
             .to_string();
-        Self::ALL.into_iter().filter(|s| s.theme() == theme).find(|s| {
-            let row = s.row();
-            [row.2, row.3]
-                .iter()
-                .chain(row.4.iter())
-                .any(|name| {
+        Self::ALL
+            .into_iter()
+            .filter(|s| s.theme() == theme)
+            .find(|s| {
+                let row = s.row();
+                [row.2, row.3].iter().chain(row.4.iter()).any(|name| {
                     let n = name.to_lowercase();
                     n == raw || n == stripped
                 })
-        })
+            })
     }
 }
 
@@ -234,7 +282,11 @@ mod tests {
             (T::Art, "Other", S::ArtOther),
             (T::CreativeDivergence, "Other", S::CreativeOther),
             (T::CreativeDivergence, "创意发散-其他", S::CreativeOther),
-            (T::Illustration, "Mapping-Content Mapping", S::ContentIllustration),
+            (
+                T::Illustration,
+                "Mapping-Content Mapping",
+                S::ContentIllustration,
+            ),
             (T::Illustration, "配图-内容配图", S::ContentIllustration),
             (T::Design, "Logo/icon design", S::LogoIconDesign),
             (T::Design, "logo/icon设计", S::LogoIconDesign),

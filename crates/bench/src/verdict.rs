@@ -90,17 +90,17 @@ impl Verdicts {
             }
             match serde_json::from_str::<Verdict>(text) {
                 Ok(v) => {
-                    if let Some(scores) = &v.scores {
-                        if scores.len() != v.testpoints.len() || scores.iter().any(|s| *s > 1) {
-                            return Err(Error::Verdict {
-                                path: path.to_path_buf(),
-                                line: i + 1,
-                                message: format!(
-                                    "{} test points but scores {scores:?} (need one 0/1 each)",
-                                    v.testpoints.len()
-                                ),
-                            });
-                        }
+                    if let Some(scores) = &v.scores
+                        && (scores.len() != v.testpoints.len() || scores.iter().any(|s| *s > 1))
+                    {
+                        return Err(Error::Verdict {
+                            path: path.to_path_buf(),
+                            line: i + 1,
+                            message: format!(
+                                "{} test points but scores {scores:?} (need one 0/1 each)",
+                                v.testpoints.len()
+                            ),
+                        });
                     }
                     out.lines += 1;
                     out.by_key.insert((v.index, v.image), v);
@@ -213,7 +213,10 @@ mod tests {
         assert_eq!(all.get(0, 0).unwrap().scores, Some(vec![0, 1]));
         assert!(all.get(1, 0).is_none());
         // Appending after the broken tail starts a fresh line.
-        VerdictWriter::append(&path).unwrap().write(&v(1, 0, Some(vec![1, 0]))).unwrap();
+        VerdictWriter::append(&path)
+            .unwrap()
+            .write(&v(1, 0, Some(vec![1, 0])))
+            .unwrap();
         let all = Verdicts::load(&path).unwrap();
         assert_eq!(all.get(1, 0).unwrap().scores, Some(vec![1, 0]));
     }
@@ -235,6 +238,9 @@ mod tests {
         )
         .unwrap();
         let err = Verdicts::load(&path).unwrap_err().to_string();
-        assert!(err.contains("line 1") && err.contains("1 test points"), "{err}");
+        assert!(
+            err.contains("line 1") && err.contains("1 test points"),
+            "{err}"
+        );
     }
 }

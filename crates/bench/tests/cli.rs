@@ -20,7 +20,9 @@ enum BenchCommand {
 
 fn parse(args: &[&str]) -> UnigenbenchArgs {
     let BenchCommand::Unigenbench(a) =
-        Bench::try_parse_from(["bench", "unigenbench"].iter().chain(args)).unwrap().command;
+        Bench::try_parse_from(["bench", "unigenbench"].iter().chain(args))
+            .unwrap()
+            .command;
     a
 }
 
@@ -36,9 +38,22 @@ fn judge_then_score_through_the_cli() {
     let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
     let (suite_s, images_s, verdicts_s, url) = (s(&suite), s(&images), s(&verdicts), server.url());
     run(parse(&[
-        "judge", "--suite", &suite_s, "--images", &images_s, "--endpoint", &url, "--model",
-        "QwenVL", "--verdicts", &verdicts_s, "--workers", "3", "--no-progress",
-        "--api-key-env", "PREFOPT_TEST_UNSET_KEY",
+        "judge",
+        "--suite",
+        &suite_s,
+        "--images",
+        &images_s,
+        "--endpoint",
+        &url,
+        "--model",
+        "QwenVL",
+        "--verdicts",
+        &verdicts_s,
+        "--workers",
+        "3",
+        "--no-progress",
+        "--api-key-env",
+        "PREFOPT_TEST_UNSET_KEY",
     ]))
     .unwrap();
     assert_eq!(server.arrivals(), 24);
@@ -46,8 +61,15 @@ fn judge_then_score_through_the_cli() {
     let report = dir.path().join("report");
     let report_s = s(&report);
     run(parse(&[
-        "score", "--suite", &suite_s, "--verdicts", &verdicts_s, "--report", &report_s,
-        "--compare", "FLUX.1-dev",
+        "score",
+        "--suite",
+        &suite_s,
+        "--verdicts",
+        &verdicts_s,
+        "--report",
+        &report_s,
+        "--compare",
+        "FLUX.1-dev",
     ]))
     .unwrap();
     let json: serde_json::Value =
@@ -65,13 +87,36 @@ fn judge_then_score_through_the_cli() {
     }
 
     // --json is one object; missing verdicts make it refuse unless --allow-missing.
-    std::fs::write(&verdicts, std::fs::read_to_string(&verdicts).unwrap().lines().skip(1).collect::<Vec<_>>().join("\n") + "\n").unwrap();
-    let err = run(parse(&["score", "--suite", &suite_s, "--verdicts", &verdicts_s, "--json"]))
-        .unwrap_err()
-        .to_string();
+    std::fs::write(
+        &verdicts,
+        std::fs::read_to_string(&verdicts)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n",
+    )
+    .unwrap();
+    let err = run(parse(&[
+        "score",
+        "--suite",
+        &suite_s,
+        "--verdicts",
+        &verdicts_s,
+        "--json",
+    ]))
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("1 of 24 images have no verdict"), "{err}");
     run(parse(&[
-        "score", "--suite", &suite_s, "--verdicts", &verdicts_s, "--json", "--allow-missing",
+        "score",
+        "--suite",
+        &suite_s,
+        "--verdicts",
+        &verdicts_s,
+        "--json",
+        "--allow-missing",
     ]))
     .unwrap();
 }

@@ -9,6 +9,7 @@ use base64::Engine as _;
 use crate::server::{Reply, Request};
 
 /// The official data folder, or `None` (with a visible message) when it is absent.
+#[allow(clippy::print_stderr)]
 pub fn data_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("PREFOPT_UNIGENBENCH_DIR").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/unigenbench"),
@@ -28,10 +29,22 @@ pub fn data_dir() -> Option<PathBuf> {
 /// Test points of the synthetic prompts.
 pub const PROMPTS: [&[&str]; 6] = [
     &["Style", "World Knowledge", "Attribute - Quantity"],
-    &["Action - Hand (Character/Anthropomorphic)", "Relationship - Composition"],
-    &["Grammar - Negation", "Attribute - Color", "Attribute - Color", "Text Generation"],
+    &[
+        "Action - Hand (Character/Anthropomorphic)",
+        "Relationship - Composition",
+    ],
+    &[
+        "Grammar - Negation",
+        "Attribute - Color",
+        "Attribute - Color",
+        "Text Generation",
+    ],
     &["Entity Layout - Two-Dimensional Space", "Logical Reasoning"],
-    &["Compound - Imagination", "Compound - Feature Matching", "Action - Animal"],
+    &[
+        "Compound - Imagination",
+        "Compound - Feature Matching",
+        "Action - Animal",
+    ],
     &["Style"],
 ];
 
@@ -81,29 +94,25 @@ pub fn write_images(dir: &Path, prompts: usize, size: u32) {
 
 /// The deterministic score the mock judge gives test point `k` of image (index, j).
 pub fn expected_score(index: usize, j: usize, k: usize) -> u8 {
-    u8::from((index * 7 + j * 3 + k) % 3 != 0)
+    u8::from(!(index * 7 + j * 3 + k).is_multiple_of(3))
 }
 
 /// What the mock judge sees in a request: (index, j, number of test points, text).
 pub fn decode_request(req: &Request) -> (usize, usize, usize, String) {
     let body = req.json();
     let content = body["messages"][0]["content"].as_array().unwrap().clone();
-    let text = content
-        .iter()
-        .find(|c| c["type"] == "text")
-        .unwrap()["text"]
+    let text = content.iter().find(|c| c["type"] == "text").unwrap()["text"]
         .as_str()
         .unwrap()
         .to_string();
-    let url = content
-        .iter()
-        .find(|c| c["type"] == "image_url")
-        .unwrap()["image_url"]["url"]
+    let url = content.iter().find(|c| c["type"] == "image_url").unwrap()["image_url"]["url"]
         .as_str()
         .unwrap()
         .to_string();
     let b64 = url.split_once(";base64,").unwrap().1;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
     let img = image::load_from_memory(&bytes).unwrap().to_rgb8();
     let p = img.get_pixel(0, 0);
     let j = ((f64::from(p[0]) - 30.0) / 40.0).round() as usize;
@@ -122,8 +131,12 @@ pub fn decode_request(req: &Request) -> (usize, usize, usize, String) {
 /// A correct answer for the request.
 pub fn good_answer(req: &Request) -> Reply {
     let (index, j, n, _) = decode_request(req);
-    let analysis: Vec<String> = (0..n).map(|k| format!("'point {k}: it\\'s visible'")).collect();
-    let scores: Vec<String> = (0..n).map(|k| expected_score(index, j, k).to_string()).collect();
+    let analysis: Vec<String> = (0..n)
+        .map(|k| format!("'point {k}: it\\'s visible'"))
+        .collect();
+    let scores: Vec<String> = (0..n)
+        .map(|k| expected_score(index, j, k).to_string())
+        .collect();
     Reply::Answer(format!(
         "<description>\n<prompt>x</prompt>\n<analysis>[{}]</analysis>\n<score>[{}]</score>\n</description>",
         analysis.join(", "),

@@ -16,7 +16,7 @@ use crate::server::{Reply, Server};
 
 fn client(server: &Server) -> JudgeClient {
     let mut c = JudgeClientConfig::new(server.url(), "QwenVL");
-    c.timeout = Duration::from_millis(400);
+    c.timeout = Duration::from_millis(2000);
     c.max_attempts = 6;
     c.max_parse_retries = 3;
     c.backoff_initial = Duration::from_millis(5);
@@ -72,16 +72,33 @@ fn request_shape_and_verdicts() {
     let template = JudgeTemplate::builtin(f.suite.language);
     let summary = judge_suite(&f.suite, &template, &client, &f.run).unwrap();
     assert_eq!((summary.total, summary.judged, summary.failed), (24, 24, 0));
-    assert_eq!((summary.requests, summary.parse_failures, summary.http_failures), (24, 0, 0));
+    assert_eq!(
+        (
+            summary.requests,
+            summary.parse_failures,
+            summary.http_failures
+        ),
+        (24, 0, 0)
+    );
 
     let requests = server.recorded();
     assert_eq!(requests.len(), 24);
+    // Keep-alive: at most one connection per worker.
+    assert!(
+        server.connections() <= f.run.workers,
+        "{}",
+        server.connections()
+    );
     let mut seen = BTreeMap::new();
     for r in &requests {
         assert_eq!(r.method, "POST");
         assert_eq!(r.path, "/v1/chat/completions");
         assert_eq!(r.header("authorization"), Some("Bearer sk-test-secret"));
-        assert!(r.header("content-type").unwrap().starts_with("application/json"));
+        assert!(
+            r.header("content-type")
+                .unwrap()
+                .starts_with("application/json")
+        );
         let body = r.json();
         assert_eq!(body["model"], "QwenVL");
         assert_eq!(body["max_tokens"], 4096);
@@ -116,10 +133,10 @@ fn request_shape_and_verdicts() {
 #[test]
 fn retries_500s_and_timeouts() {
     let f = fixture();
-    // Requests 0-2 get a 500; request 3 hangs past the client's 400 ms timeout; the rest answer.
+    // Requests 0-2 get a 500; request 3 hangs past the client's 2 s timeout; the rest answer.
     let server = Server::start(false, None, |r| match r.n {
         0..=2 => Reply::Status(500, "overloaded".to_string()),
-        3 => Reply::Sleep(Duration::from_millis(1500), Box::new(good_answer(r))),
+        3 => Reply::Sleep(Duration::from_millis(4000), Box::new(good_answer(r))),
         _ => good_answer(r),
     });
     let client = client(&server);
@@ -152,27 +169,40 @@ fn parse_failures_are_counted_and_requeried() {
     let client = client(&server);
     let template = JudgeTemplate::builtin(f.suite.language);
     let summary = judge_suite(&f.suite, &template, &client, &f.run).unwrap();
-    assert_eq!((summary.judged, summary.parse_failures, summary.requests), (24, 24, 48));
+    assert_eq!(
+        (summary.judged, summary.parse_failures, summary.requests),
+        (24, 24, 48)
+    );
     assert_verdicts_match(&f.run.verdicts, &f.suite);
 }
 
 #[test]
 fn answers_that_never_parse_fail_closed() {
     let mut f = fixture();
-    let server = Server::start(false, None, |_| Reply::Answer("<score>[1]</score>".to_string()));
+    let server = Server::start(false, None, |_| {
+        Reply::Answer("<score>[1]</score>".to_string())
+    });
     let client = client(&server);
     f.run.resume = false;
     let template = JudgeTemplate::builtin(f.suite.language);
     let summary = judge_suite(&f.suite, &template, &client, &f.run).unwrap();
     // 1 request + 3 re-queries per image, all unparsable.
-    assert_eq!((summary.judged, summary.failed, summary.parse_failures), (0, 24, 96));
+    assert_eq!(
+        (summary.judged, summary.failed, summary.parse_failures),
+        (0, 24, 96)
+    );
     assert!(!summary.aborted, "parse failures are not endpoint failures");
     let all = Verdicts::load(&f.run.verdicts).unwrap();
     let v = all.get(2, 3).unwrap();
     assert_eq!(v.scores, None);
-    assert!(v.error.as_deref().unwrap().contains("no <analysis>"), "{v:?}");
+    assert!(
+        v.error.as_deref().unwrap().contains("no <analysis>"),
+        "{v:?}"
+    );
     assert_eq!(v.answer.as_deref(), Some("<score>[1]</score>"));
-    let err = score(&f.suite, &all, ScoreOptions::default()).unwrap_err().to_string();
+    let err = score(&f.suite, &all, ScoreOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("24 failed to judge"), "{err}");
 }
 
@@ -199,7 +229,10 @@ fn resume_after_the_server_dies() {
 
     f.run.resume = true;
     let summary = judge_suite(&f.suite, &template, &client(&second), &f.run).unwrap();
-    assert_eq!((summary.skipped, summary.judged, summary.failed), (7, 17, 0));
+    assert_eq!(
+        (summary.skipped, summary.judged, summary.failed),
+        (7, 17, 0)
+    );
     assert_eq!(second.arrivals(), 17, "only what was not judged is sent");
     assert_verdicts_match(&f.run.verdicts, &f.suite);
     let report = score(
@@ -215,7 +248,9 @@ fn resume_after_the_server_dies() {
 fn garbage_and_fatal_endpoints_are_named() {
     let f = fixture();
     let template = JudgeTemplate::builtin(f.suite.language);
-    let server = Server::start(false, None, |_| Reply::Raw("<html>gateway</html>".to_string()));
+    let server = Server::start(false, None, |_| {
+        Reply::Raw("<html>gateway</html>".to_string())
+    });
     let summary = judge_suite(&f.suite, &template, &client(&server), &f.run).unwrap();
     assert!(summary.aborted && summary.judged == 0, "{summary:?}");
     let all = Verdicts::load(&f.run.verdicts).unwrap();
@@ -235,12 +270,26 @@ fn garbage_and_fatal_endpoints_are_named() {
     assert!(err.contains("no choices[0].message.content"), "{err}");
 
     let h = fixture();
-    let server = Server::start(false, None, |_| {
+    let server = Server::start(true, None, |_| {
         Reply::Status(401, "invalid api key".to_string())
     });
     let err = judge_suite(&h.suite, &template, &client(&server), &h.run)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("HTTP 401") && err.contains("invalid api key"), "{err}");
-    assert!(server.arrivals() <= 4, "a 401 is not retried");
+    assert!(
+        err.contains("HTTP 401") && err.contains("invalid api key"),
+        "{err}"
+    );
+    // The run stops early, and no image is asked twice: a 401 is not retried.
+    let asked: Vec<(usize, usize)> = server
+        .recorded()
+        .iter()
+        .map(|r| {
+            let (index, j, _, _) = decode_request(r);
+            (index, j)
+        })
+        .collect();
+    let unique: std::collections::BTreeSet<_> = asked.iter().collect();
+    assert_eq!(unique.len(), asked.len(), "{asked:?}");
+    assert!(asked.len() < 24, "{}", asked.len());
 }

@@ -2,8 +2,8 @@
 //! files built to match their per-sub-dimension fractions over the Aug-2025 suite.
 
 use prefopt_bench::{
-    Aggregation, Leaderboard, LeaderboardRow, PrimaryDimension, Report, ScoreOptions,
-    SubDimension, Suite, SuiteOptions, Verdict, VerdictWriter, Verdicts, compare, score,
+    Aggregation, Leaderboard, LeaderboardRow, PrimaryDimension, Report, ScoreOptions, SubDimension,
+    Suite, SuiteOptions, Verdict, VerdictWriter, Verdicts, compare, score,
 };
 
 use crate::common::data_dir;
@@ -97,7 +97,9 @@ fn september_2025_rows_reproduce_to_0_01() {
         },
     )
     .unwrap();
-    let attr = macro_report.primary_percent(PrimaryDimension::Attribute).unwrap();
+    let attr = macro_report
+        .primary_percent(PrimaryDimension::Attribute)
+        .unwrap();
     assert!((attr - 69.45).abs() < 0.01, "{attr}");
     assert!((row.primary(PrimaryDimension::Attribute).unwrap() - 67.84).abs() < 1e-9);
 }
@@ -122,6 +124,10 @@ fn gpt_4o_row_is_not_whole_instance_fractions() {
     assert!(inexact.contains(&SubDimension::Style));
     // The other three rows are exact fractions everywhere.
     for model in ["FLUX.1-dev", "Pref-GRPO", "Qwen-Image"] {
-        assert!(counts(&suite, board.row(model).unwrap()).iter().all(|(_, k)| k.is_some()));
+        assert!(
+            counts(&suite, board.row(model).unwrap())
+                .iter()
+                .all(|(_, k)| k.is_some())
+        );
     }
 }

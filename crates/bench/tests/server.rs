@@ -58,6 +58,7 @@ struct Shared {
     record: bool,
     recorded: Mutex<Vec<Request>>,
     open_connections: AtomicUsize,
+    accepted: AtomicUsize,
 }
 
 pub struct Server {
@@ -87,12 +88,14 @@ impl Server {
             record,
             recorded: Mutex::new(Vec::new()),
             open_connections: AtomicUsize::new(0),
+            accepted: AtomicUsize::new(0),
         });
         let s = Arc::clone(&shared);
         let accept = std::thread::spawn(move || {
             while !s.stop.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
+                        s.accepted.fetch_add(1, Ordering::SeqCst);
                         if s.open_connections.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
                             drop(stream);
                             continue;
@@ -128,6 +131,11 @@ impl Server {
         self.shared.arrivals.load(Ordering::SeqCst)
     }
 
+    /// Connections accepted.
+    pub fn connections(&self) -> usize {
+        self.shared.accepted.load(Ordering::SeqCst)
+    }
+
     pub fn recorded(&self) -> Vec<Request> {
         self.shared.recorded.lock().unwrap().clone()
     }
@@ -142,7 +150,9 @@ impl Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("Server")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -154,6 +164,8 @@ impl Drop for Server {
 
 fn serve(s: &Shared, stream: TcpStream) -> std::io::Result<()> {
     stream.set_nonblocking(false)?;
+    // One write per reply and no Nagle delay, so the server adds no 40 ms ACK stalls.
+    stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(Duration::from_millis(200)))?;
     let mut writer = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
@@ -178,7 +190,9 @@ fn serve(s: &Shared, stream: TcpStream) -> std::io::Result<()> {
                 Err(e) => return Err(e),
             }
         }
-        reader.get_ref().set_read_timeout(Some(Duration::from_secs(5)))?;
+        reader
+            .get_ref()
+            .set_read_timeout(Some(Duration::from_secs(5)))?;
         let mut parts = line.split_whitespace();
         let method = parts.next().unwrap_or_default().to_string();
         let path = parts.next().unwrap_or_default().to_string();
@@ -201,7 +215,9 @@ fn serve(s: &Shared, stream: TcpStream) -> std::io::Result<()> {
             .unwrap_or(0);
         let mut body = vec![0; len];
         reader.read_exact(&mut body)?;
-        reader.get_ref().set_read_timeout(Some(Duration::from_millis(200)))?;
+        reader
+            .get_ref()
+            .set_read_timeout(Some(Duration::from_millis(200)))?;
         if s.stop.load(Ordering::SeqCst) {
             return Ok(());
         }
@@ -242,12 +258,11 @@ fn serve(s: &Shared, stream: TcpStream) -> std::io::Result<()> {
             s.stop.store(true, Ordering::SeqCst);
             return Ok(());
         }
-        let head = format!(
-            "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
+        let reply = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n{text}",
             text.len()
         );
-        writer.write_all(head.as_bytes())?;
-        writer.write_all(text.as_bytes())?;
+        writer.write_all(reply.as_bytes())?;
         writer.flush()?;
         if s.die_after.is_some_and(|n| slot + 1 >= n) {
             s.stop.store(true, Ordering::SeqCst);

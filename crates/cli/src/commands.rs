@@ -22,12 +22,28 @@ pub enum Command {
         #[arg(long, default_value = "cpu")]
         device: DeviceChoice,
     },
+    /// Benchmarks of generative models (UniGenBench for text-to-image).
+    Bench {
+        /// Which benchmark.
+        #[command(subcommand)]
+        benchmark: BenchCommand,
+    },
+}
+
+/// The benchmarks `prefopt bench` runs.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// UniGenBench: judge images with an MLLM and score them as the official leaderboard does.
+    Unigenbench(prefopt_bench::cli::UnigenbenchArgs),
 }
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Devices { device } => devices(device),
+        Command::Bench { benchmark } => match benchmark {
+            BenchCommand::Unigenbench(args) => Ok(prefopt_bench::cli::run(args)?),
+        },
     }
 }
 
@@ -45,8 +61,15 @@ fn devices(choice: DeviceChoice) -> anyhow::Result<()> {
         } else {
             "not compiled in"
         };
-        let feature = d.feature().map_or("(default)".to_string(), |f| format!("--features {f}"));
-        println!("{:<10} {:<16} {}", d.to_string().split(':').next().unwrap_or(""), state, feature);
+        let feature = d
+            .feature()
+            .map_or("(default)".to_string(), |f| format!("--features {f}"));
+        println!(
+            "{:<10} {:<16} {}",
+            d.to_string().split(':').next().unwrap_or(""),
+            state,
+            feature
+        );
     }
     let device = choice.device()?;
     let t = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device);

@@ -28,9 +28,7 @@ pub enum DeviceChoice {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DeviceError {
     /// The string is not one of the accepted forms.
-    #[error(
-        "unknown device `{0}`: expected one of cpu, wgpu[:N], vulkan[:N], metal[:N], cuda[:N]"
-    )]
+    #[error("unknown device `{0}`: expected one of cpu, wgpu[:N], vulkan[:N], metal[:N], cuda[:N]")]
     Unknown(String),
     /// The backend exists but this binary was built without its cargo feature.
     #[error(
@@ -175,7 +173,9 @@ mod tests {
 
     #[test]
     fn cpu_device_computes() {
-        let device = DeviceChoice::Cpu.device().expect("cpu is always compiled in");
+        let device = DeviceChoice::Cpu
+            .device()
+            .expect("cpu is always compiled in");
         let t = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device);
         let sum: f32 = t.sum().into_scalar();
         assert_eq!(sum, 6.0);

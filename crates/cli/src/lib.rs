@@ -1,7 +1,7 @@
 #![doc = include_str!("../README.md")]
 
-pub mod device;
 mod commands;
+pub mod device;
 
-pub use commands::{Cli, Command, run};
+pub use commands::{BenchCommand, Cli, Command, run};
 pub use device::{DeviceChoice, DeviceError};

@@ -7,7 +7,8 @@ Loads tests/fixtures/tiny_tokenizer with transformers' AutoTokenizer and writes
 tests/fixtures/reference/transformers.json with:
   * `encode`: ids of texts with add_special_tokens True/False;
   * `chat`: apply_chat_template text and ids for every named template of the fixture;
-  * `dpo`: TRL DPOTrainer's tokenized train set (prompt_ids/chosen_ids/rejected_ids) for the
+  * `dpo`: TRL DPOTrainer's tokenized train set, keyed by fixture (`+think_prompt`: with
+    tests/fixtures/think_prompt.jinja as the chat template) (prompt_ids/chosen_ids/rejected_ids) for the
     preference fixtures, from a real DPOTrainer built around a tiny random Llama (the model is
     only needed to construct the trainer; seed fixed, weights irrelevant to the ids).
 No network access; library versions are recorded in the output.
@@ -82,7 +83,17 @@ def main():
     model = LlamaForCausalLM(config)
     default_tok = AutoTokenizer.from_pretrained(TOK_DIR)
     default_tok.chat_template = [t for t in json.load(open(os.path.join(TOK_DIR, "tokenizer_config.json")))["chat_template"] if t["name"] == "default"][0]["template"]
-    for name in ["pairs_standard.jsonl", "pairs_conversational.jsonl"]:
+    with open(os.path.join(FIXTURES, "think_prompt.jinja"), encoding="utf-8") as f:
+        think_template = f.read().rstrip("\n")
+    runs = [("pairs_standard.jsonl", None), ("pairs_conversational.jsonl", None),
+            ("pairs_prefix_mismatch.jsonl", None),
+            # A template whose generation prompt (an empty think block, like Qwen3/Gemma) is
+            # absent from the rendered full conversation: the prompt is not a token prefix.
+            ("pairs_conversational.jsonl+think_prompt", think_template)]
+    default_template = default_tok.chat_template
+    for key, template in runs:
+        name = key.split("+")[0]
+        default_tok.chat_template = template or default_template
         data = load_dataset("json", data_files=os.path.join(FIXTURES, "jsonl", name), split="train")
         with tempfile.TemporaryDirectory() as tmp:
             args = DPOConfig(output_dir=tmp, report_to=[], max_length=None, use_cpu=True,
@@ -90,7 +101,7 @@ def main():
             trainer = DPOTrainer(model=model, ref_model=LlamaForCausalLM(config), args=args, train_dataset=data,
                                  processing_class=default_tok)
             rows = trainer.train_dataset
-            out["dpo"][name] = [{k: rows[i][k] for k in ("prompt_ids", "chosen_ids", "rejected_ids")}
+            out["dpo"][key] = [{k: rows[i][k] for k in ("prompt_ids", "chosen_ids", "rejected_ids")}
                                 for i in range(len(rows))]
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w", encoding="utf-8") as f:

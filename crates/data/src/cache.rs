@@ -260,10 +260,15 @@ pub fn vector_cache_key<T: Serialize>(
         .str("purpose", "prefopt-data f32 rows")
         .bytes("dataset", &dataset_key.0);
     for path in model_files {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        builder = builder.str("model_file_name", name).file("model_file", path)?;
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        builder = builder
+            .str("model_file_name", name)
+            .file("model_file", path)?;
     }
-    builder.json("options", options)
+    Ok(builder.json("options", options)?.finish())
 }
 
 /// Writes `rows` under `key` (see [`write_cache`]).
@@ -300,7 +305,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let model = dir.path().join("model.safetensors");
         std::fs::write(&model, b"weights v1").unwrap();
-        let k = |data: &str, opts: &str| vector_cache_key(&key(data), &[model.as_path()], &opts).unwrap();
+        let k = |data: &str, opts: &str| {
+            vector_cache_key(&key(data), &[model.as_path()], &opts).unwrap()
+        };
         let base = k("d", "f32");
         assert_eq!(base, k("d", "f32"));
         assert_ne!(base, k("e", "f32"));

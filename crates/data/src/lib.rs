@@ -23,7 +23,8 @@ mod truncation;
 pub use batch::{Collator, ListBatch, PadSide, TokenBatch};
 pub use cache::{
     CACHE_FORMAT_VERSION, CACHE_MAGIC, CacheKey, CacheKeyBuilder, CacheLookup, CacheMiss,
-    CacheOutcome, VectorRows, load_or_build, read_cache, read_vectors, vector_cache_key, write_cache, write_vectors,
+    CacheOutcome, VectorRows, load_or_build, read_cache, read_vectors, vector_cache_key,
+    write_cache, write_vectors,
 };
 pub use chat_template::{ChatTemplate, ChatTemplateInputs, templates_from_config};
 pub use dataset::{

@@ -90,17 +90,30 @@ fn every_template_matches_apply_chat_template() {
 #[test]
 fn dpo_tokenization_matches_trl() {
     let r = reference();
-    let t = tiny_tokenizer();
-    for name in ["pairs_standard.jsonl", "pairs_conversational.jsonl"] {
-        let data =
-            load_preference_dataset(&jsonl(name), &t, &DatasetOptions::default(), None).unwrap();
-        let expected = r["dpo"][name].as_array().unwrap();
-        assert_eq!(data.len(), expected.len(), "{name}");
-        for (got, want) in data.examples.iter().zip(expected) {
-            assert_eq!(got.prompt_ids, ids(&want["prompt_ids"]), "{name}");
-            assert_eq!(got.chosen_ids, ids(&want["chosen_ids"]), "{name}");
-            assert_eq!(got.rejected_ids, ids(&want["rejected_ids"]), "{name}");
+    let think = std::fs::read_to_string(fixtures().join("think_prompt.jinja")).unwrap();
+    let cases = [
+        ("pairs_standard.jsonl", false, 0),
+        ("pairs_conversational.jsonl", false, 0),
+        // "Say h" + "ello": the merge "he" crosses the prompt boundary.
+        ("pairs_prefix_mismatch.jsonl", false, 1),
+        // The generation prompt's empty think block is missing from the full conversation.
+        ("pairs_conversational.jsonl+think_prompt", true, 2),
+    ];
+    for (key, use_think, mismatches) in cases {
+        let mut t = tiny_tokenizer();
+        if use_think {
+            t.set_chat_template(think.trim_end_matches('\n')).unwrap();
         }
-        assert_eq!(data.report.tokenize.prefix_mismatches, 0);
+        let file = key.split('+').next().unwrap();
+        let data =
+            load_preference_dataset(&jsonl(file), &t, &DatasetOptions::default(), None).unwrap();
+        let expected = r["dpo"][key].as_array().unwrap();
+        assert_eq!(data.len(), expected.len(), "{key}");
+        for (got, want) in data.examples.iter().zip(expected) {
+            assert_eq!(got.prompt_ids, ids(&want["prompt_ids"]), "{key}");
+            assert_eq!(got.chosen_ids, ids(&want["chosen_ids"]), "{key}");
+            assert_eq!(got.rejected_ids, ids(&want["rejected_ids"]), "{key}");
+        }
+        assert_eq!(data.report.tokenize.prefix_mismatches, mismatches, "{key}");
     }
 }

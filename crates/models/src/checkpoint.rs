@@ -133,11 +133,6 @@ impl CheckpointWeights {
         })
     }
 
-    /// Whether the checkpoint holds `name`.
-    pub fn contains(&self, name: &str) -> bool {
-        self.names.contains_key(name)
-    }
-
     /// Tensors present in the files but never taken by the model.
     pub fn unused(&self) -> Vec<String> {
         let mut v: Vec<String> = self
@@ -148,12 +143,6 @@ impl CheckpointWeights {
             .collect();
         v.sort();
         v
-    }
-
-    /// The dtype of the first tensor (used to pick the save dtype when the config has none).
-    pub fn first_dtype(&self) -> Option<Dtype> {
-        let shard = self.shards.first()?;
-        shard.metadata.tensors().values().next().map(|info| info.dtype)
     }
 }
 

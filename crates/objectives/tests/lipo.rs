@@ -497,7 +497,7 @@ fn mismatched_shapes_are_errors_naming_the_input() {
     let lipo = lipo(LipoLossType::Lambda, LipoConvention::Rax);
     let a = || Tensor::<2>::zeros([2, 4], &device);
     let b = || Tensor::<2>::zeros([2, 3], &device);
-    let mask = |k| Tensor::<2, Bool>::from_data(TensorData::new(vec![true; 2 * k], [2, k]), &device);
+    let mask = |k: usize| Tensor::<2, Bool>::from_data(TensorData::new(vec![true; 2 * k], [2, k]), &device);
     let expect = |r: prefopt_objectives::Result<_>, name: &str, got: Vec<usize>| match r {
         Err(Error::ShapeMismatch { what, expected, got: g }) => {
             assert_eq!(what, name);

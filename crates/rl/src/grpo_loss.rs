@@ -496,7 +496,7 @@ mod tests {
     }
 
     fn read2(t: Tensor<2>) -> Vec<f64> {
-        t.into_data().convert::<f64>().to_vec::<f64>().unwrap()
+        t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()
     }
 
     fn scalar(t: Tensor<1>) -> f64 {

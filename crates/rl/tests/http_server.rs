@@ -29,6 +29,7 @@ impl Recorded {
 
 pub type Responder = Box<dyn Fn(usize, &Recorded) -> (u16, String) + Send>;
 
+#[derive(Debug)]
 pub struct TestServer {
     pub addr: SocketAddr,
     pub requests: Arc<Mutex<Vec<Recorded>>>,
@@ -51,8 +52,7 @@ impl TestServer {
             while !st.load(Ordering::Relaxed) && Instant::now() < deadline {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        if let Some(r) = handle_one(stream, k, &respond) {
-                            req.lock().unwrap().push(r);
+                        if handle_one(stream, k, &respond, &req).is_some() {
                             k += 1;
                         }
                     }
@@ -86,7 +86,14 @@ impl Drop for TestServer {
     }
 }
 
-fn handle_one(stream: TcpStream, k: usize, respond: &Responder) -> Option<Recorded> {
+/// Reads one request, records it (before answering, so a client that got its answer sees it
+/// recorded), and answers it.
+fn handle_one(
+    stream: TcpStream,
+    k: usize,
+    respond: &Responder,
+    log: &Mutex<Vec<Recorded>>,
+) -> Option<()> {
     stream.set_nonblocking(false).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let mut reader = BufReader::new(stream.try_clone().ok()?);
@@ -120,14 +127,14 @@ fn handle_one(stream: TcpStream, k: usize, respond: &Responder) -> Option<Record
         body: String::from_utf8(body).ok()?,
     };
     let (status, text) = respond(k, &recorded);
+    log.lock().unwrap().push(recorded);
     let mut stream = stream;
     let reply = format!(
         "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
         text.len()
     );
     stream.write_all(reply.as_bytes()).ok()?;
-    stream.flush().ok()?;
-    Some(recorded)
+    stream.flush().ok()
 }
 
 /// An OpenAI chat-completion response whose message content is `content`.

@@ -119,7 +119,7 @@ fn figure_one_end_to_end() {
     let value: f64 = result.loss.clone().into_scalar::<f64>();
     assert!(value.abs() < 1e-6, "loss at rho = 1 is {value}");
     let grads = result.loss.backward();
-    let g = logps.grad(&grads).unwrap().into_data().convert::<f64>().to_vec::<f64>().unwrap();
+    let g = logps.grad(&grads).unwrap().into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
     // ∂L/∂log π = −Â_i / (|o_i| · B): the best image (index 2) is pushed up most.
     for (t, gv) in g.iter().enumerate() {
         let want = -out.advantages[t / 2] / 8.0;

@@ -1,0 +1,42 @@
+//! The crate's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while generating, writing or preparing a task.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TaskError {
+    /// A file or directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+    /// A value could not be turned into JSON.
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Training or saving the tokenizer failed.
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    /// Reading back through `prefopt-data` failed.
+    #[error(transparent)]
+    Data(#[from] prefopt_data::DataError),
+    /// An argument was out of range or inputs disagree (lengths, sizes, empty lists).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+}
+
+impl TaskError {
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = TaskError> = std::result::Result<T, E>;
