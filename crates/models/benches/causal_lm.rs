@@ -33,7 +33,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn decode_tokens_per_s(model: &CausalLm) -> f64 {
     let prompts: Vec<Vec<u32>> = (0..DECODE_BATCH)
-        .map(|r| (0..DECODE_PROMPT).map(|i| ((r * 31 + i * 7) % 500 + 3) as u32).collect())
+        .map(|r| {
+            (0..DECODE_PROMPT)
+                .map(|i| ((r * 31 + i * 7) % 500 + 3) as u32)
+                .collect()
+        })
         .collect();
     let cfg = GenerationConfig::new()
         .with_max_new_tokens(DECODE_NEW)
@@ -86,7 +90,10 @@ fn main() {
     println!("burn-flex fwd_bwd_tokens_per_s {train:.1}");
 
     let python = std::env::var("PREFOPT_PYTHON").unwrap_or_else(|_| "/work/venv/bin/python".into());
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/causal_lm_transformers.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/causal_lm_transformers.py"
+    );
     match Command::new(&python).arg(script).output() {
         Ok(out) if out.status.success() => {
             let text = String::from_utf8_lossy(&out.stdout);
@@ -97,14 +104,19 @@ fn main() {
                     .and_then(|l| l.split_whitespace().last())
                     .and_then(|v| v.parse::<f64>().ok())
             };
-            if let (Some(pd), Some(pt)) = (value("decode_tokens_per_s"), value("fwd_bwd_tokens_per_s")) {
+            if let (Some(pd), Some(pt)) =
+                (value("decode_tokens_per_s"), value("fwd_bwd_tokens_per_s"))
+            {
                 println!("ratio decode burn/transformers {:.2}", decode / pd);
                 println!("ratio fwd_bwd burn/transformers {:.2}", train / pt);
             }
         }
         Ok(out) => println!(
             "transformers side failed: {}",
-            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
         ),
         Err(e) => println!("transformers side skipped ({python}: {e})"),
     }

@@ -36,10 +36,38 @@ impl LlamaAttention {
     ) -> Result<Self> {
         let (h, kv, d) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim);
         Ok(Self {
-            q_proj: load_linear(src, &format!("{prefix}.q_proj"), c.hidden_size, h * d, c.qkv_bias, device)?,
-            k_proj: load_linear(src, &format!("{prefix}.k_proj"), c.hidden_size, kv * d, c.qkv_bias, device)?,
-            v_proj: load_linear(src, &format!("{prefix}.v_proj"), c.hidden_size, kv * d, c.qkv_bias, device)?,
-            o_proj: load_linear(src, &format!("{prefix}.o_proj"), h * d, c.hidden_size, c.o_bias, device)?,
+            q_proj: load_linear(
+                src,
+                &format!("{prefix}.q_proj"),
+                c.hidden_size,
+                h * d,
+                c.qkv_bias,
+                device,
+            )?,
+            k_proj: load_linear(
+                src,
+                &format!("{prefix}.k_proj"),
+                c.hidden_size,
+                kv * d,
+                c.qkv_bias,
+                device,
+            )?,
+            v_proj: load_linear(
+                src,
+                &format!("{prefix}.v_proj"),
+                c.hidden_size,
+                kv * d,
+                c.qkv_bias,
+                device,
+            )?,
+            o_proj: load_linear(
+                src,
+                &format!("{prefix}.o_proj"),
+                h * d,
+                c.hidden_size,
+                c.o_bias,
+                device,
+            )?,
             heads: h,
             kv_heads: kv,
             head_dim: d,
@@ -66,9 +94,21 @@ impl LlamaAttention {
     ) -> Tensor<3> {
         let [b, t, _] = x.dims();
         let (h, kv, d) = (self.heads, self.kv_heads, self.head_dim);
-        let q = self.q_proj.forward(x.clone()).reshape([b, t, h, d]).swap_dims(1, 2);
-        let k = self.k_proj.forward(x.clone()).reshape([b, t, kv, d]).swap_dims(1, 2);
-        let v = self.v_proj.forward(x).reshape([b, t, kv, d]).swap_dims(1, 2);
+        let q = self
+            .q_proj
+            .forward(x.clone())
+            .reshape([b, t, h, d])
+            .swap_dims(1, 2);
+        let k = self
+            .k_proj
+            .forward(x.clone())
+            .reshape([b, t, kv, d])
+            .swap_dims(1, 2);
+        let v = self
+            .v_proj
+            .forward(x)
+            .reshape([b, t, kv, d])
+            .swap_dims(1, 2);
         let q = rope.apply(q);
         let k = rope.apply(k);
         let (k, v) = match cache {

@@ -61,7 +61,14 @@ impl CausalLm {
         let lm_head = if config.tie_word_embeddings {
             None
         } else {
-            Some(load_linear(src, "lm_head", config.hidden_size, config.vocab_size, false, device)?)
+            Some(load_linear(
+                src,
+                "lm_head",
+                config.hidden_size,
+                config.vocab_size,
+                false,
+                device,
+            )?)
         };
         Ok(Self {
             model,

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use safetensors::tensor::{Dtype, Metadata, TensorView};
 use safetensors::SafeTensors;
+use safetensors::tensor::{Dtype, Metadata, TensorView};
 
 use crate::error::{ModelError, Result};
 use crate::weights::{NamedTensor, WeightSource};
@@ -58,7 +58,8 @@ fn read_shard(path: &Path) -> Result<ShardFile> {
     };
     // Full validation (header, offsets, file length) before anything is used.
     SafeTensors::deserialize(&bytes).map_err(|e| invalid(e.to_string()))?;
-    let (header_len, metadata) = SafeTensors::read_metadata(&bytes).map_err(|e| invalid(e.to_string()))?;
+    let (header_len, metadata) =
+        SafeTensors::read_metadata(&bytes).map_err(|e| invalid(e.to_string()))?;
     Ok(ShardFile {
         path: path.to_path_buf(),
         bytes,
@@ -84,10 +85,11 @@ impl CheckpointWeights {
             listing = single;
         } else if index.is_file() {
             let text = std::fs::read_to_string(&index).map_err(io_err(&index))?;
-            let json: serde_json::Value = serde_json::from_str(&text).map_err(|source| ModelError::Json {
-                path: index.clone(),
-                source,
-            })?;
+            let json: serde_json::Value =
+                serde_json::from_str(&text).map_err(|source| ModelError::Json {
+                    path: index.clone(),
+                    source,
+                })?;
             let map = json
                 .get("weight_map")
                 .and_then(serde_json::Value::as_object)
@@ -105,7 +107,8 @@ impl CheckpointWeights {
                 let idx = *file_index.entry(file.to_string()).or_insert(next);
                 names.insert(tensor.clone(), idx);
             }
-            let mut files: Vec<(usize, String)> = file_index.into_iter().map(|(f, i)| (i, f)).collect();
+            let mut files: Vec<(usize, String)> =
+                file_index.into_iter().map(|(f, i)| (i, f)).collect();
             files.sort();
             for (_, file) in files {
                 shards.push(read_shard(&dir.join(file))?);
@@ -170,20 +173,20 @@ fn decode(dtype: Dtype, bytes: &[u8]) -> Option<Vec<f32>> {
 
 impl WeightSource for CheckpointWeights {
     fn take(&mut self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
-        let idx = *self.names.get(name).ok_or_else(|| ModelError::MissingTensor {
-            path: self.listing.clone(),
-            tensor: name.to_string(),
-        })?;
-        let shard = &self.shards[idx];
-        let info = shard
-            .metadata
-            .tensors()
+        let idx = *self
+            .names
             .get(name)
-            .cloned()
             .ok_or_else(|| ModelError::MissingTensor {
-                path: shard.path.clone(),
+                path: self.listing.clone(),
                 tensor: name.to_string(),
             })?;
+        let shard = &self.shards[idx];
+        let info = shard.metadata.tensors().get(name).cloned().ok_or_else(|| {
+            ModelError::MissingTensor {
+                path: shard.path.clone(),
+                tensor: name.to_string(),
+            }
+        })?;
         if info.shape != shape {
             return Err(ModelError::ShapeMismatch {
                 path: shard.path.clone(),
@@ -303,7 +306,10 @@ pub(crate) fn write_checkpoint(
             (t, bytes)
         })
         .collect();
-    let total: usize = encoded.iter().map(|(t, _)| t.data.len() * dtype.bytes_per_element()).sum();
+    let total: usize = encoded
+        .iter()
+        .map(|(t, _)| t.data.len() * dtype.bytes_per_element())
+        .sum();
     let limit = max_shard_bytes.unwrap_or(usize::MAX).max(1);
     let mut groups: Vec<Vec<(NamedTensor, Vec<u8>)>> = vec![Vec::new()];
     let mut current = 0usize;
@@ -314,7 +320,9 @@ pub(crate) fn write_checkpoint(
             current = 0;
         }
         current += size;
-        groups.last_mut().map(|g| g.push(item));
+        if let Some(g) = groups.last_mut() {
+            g.push(item);
+        }
     }
     if groups.len() == 1 {
         let path = dir.join(SAFETENSORS_FILE);

@@ -151,15 +151,19 @@ impl LlamaConfig {
                 supported: SUPPORTED_MODEL_TYPES.join(", "),
             });
         }
-        let need = |key: &str| get_usize(&raw, key).ok_or_else(|| invalid(format!("missing `{key}`")));
+        let need =
+            |key: &str| get_usize(&raw, key).ok_or_else(|| invalid(format!("missing `{key}`")));
         let vocab_size = need("vocab_size")?;
         let hidden_size = need("hidden_size")?;
         let intermediate_size = need("intermediate_size")?;
         let num_hidden_layers = need("num_hidden_layers")?;
         let num_attention_heads = need("num_attention_heads")?;
-        let num_key_value_heads = get_usize(&raw, "num_key_value_heads").unwrap_or(num_attention_heads);
+        let num_key_value_heads =
+            get_usize(&raw, "num_key_value_heads").unwrap_or(num_attention_heads);
         if num_attention_heads == 0 || hidden_size == 0 {
-            return Err(invalid("hidden_size and num_attention_heads must be positive".into()));
+            return Err(invalid(
+                "hidden_size and num_attention_heads must be positive".into(),
+            ));
         }
         let head_dim = get_usize(&raw, "head_dim").unwrap_or(hidden_size / num_attention_heads);
         if num_key_value_heads == 0 || num_attention_heads % num_key_value_heads != 0 {
@@ -167,8 +171,10 @@ impl LlamaConfig {
                 "num_attention_heads ({num_attention_heads}) must be a multiple of num_key_value_heads ({num_key_value_heads})"
             )));
         }
-        if head_dim % 2 != 0 {
-            return Err(invalid(format!("head_dim ({head_dim}) must be even for RoPE")));
+        if !head_dim.is_multiple_of(2) {
+            return Err(invalid(format!(
+                "head_dim ({head_dim}) must be even for RoPE"
+            )));
         }
         if let Some(act) = raw.get("hidden_act").and_then(Value::as_str)
             && act != "silu"
@@ -196,7 +202,8 @@ impl LlamaConfig {
                     .and_then(Value::as_str)
                     .unwrap_or("default");
                 let factor = || {
-                    get_f64(s, "factor").ok_or_else(|| invalid("rope scaling needs `factor`".into()))
+                    get_f64(s, "factor")
+                        .ok_or_else(|| invalid("rope scaling needs `factor`".into()))
                 };
                 match kind {
                     "default" => RopeScaling::None,
@@ -309,8 +316,12 @@ impl LlamaConfig {
                 base.into_iter()
                     .map(|f| {
                         let wavelen = 2.0 * std::f64::consts::PI / f;
-                        let scaled = if wavelen > low_freq_wavelen { f / factor } else { f };
-                        let medium = !(wavelen < high_freq_wavelen) && !(wavelen > low_freq_wavelen);
+                        let scaled = if wavelen > low_freq_wavelen {
+                            f / factor
+                        } else {
+                            f
+                        };
+                        let medium = wavelen >= high_freq_wavelen && wavelen <= low_freq_wavelen;
                         if medium {
                             let smooth = (old / wavelen - low_freq_factor)
                                 / (high_freq_factor - low_freq_factor);
@@ -353,8 +364,13 @@ mod tests {
     #[test]
     fn unknown_model_type_lists_supported() {
         let text = TINY.replace("\"llama\"", "\"gpt2\"");
-        let err = LlamaConfig::from_hf_str(&text, "cfg.json").unwrap_err().to_string();
-        assert!(err.contains("gpt2") && err.contains("llama, mistral, qwen2"), "{err}");
+        let err = LlamaConfig::from_hf_str(&text, "cfg.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("gpt2") && err.contains("llama, mistral, qwen2"),
+            "{err}"
+        );
         assert!(err.contains("cfg.json"), "{err}");
     }
 
@@ -371,7 +387,10 @@ mod tests {
         assert!(c.check_vocab(128).is_ok());
         assert!(c.check_vocab(100).is_ok());
         let err = c.check_vocab(129).unwrap_err().to_string();
-        assert!(err.contains("129") && err.contains("128") && err.contains("cfg.json"), "{err}");
+        assert!(
+            err.contains("129") && err.contains("128") && err.contains("cfg.json"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -35,7 +35,13 @@ impl DecoderLayer {
         Ok(Self {
             self_attn: LlamaAttention::load(src, &format!("{prefix}.self_attn"), c, device)?,
             mlp: LlamaMlp::load(src, &format!("{prefix}.mlp"), c, device)?,
-            input_layernorm: load_rms_norm(src, &format!("{prefix}.input_layernorm.weight"), d, eps, device)?,
+            input_layernorm: load_rms_norm(
+                src,
+                &format!("{prefix}.input_layernorm.weight"),
+                d,
+                eps,
+                device,
+            )?,
             post_attention_layernorm: load_rms_norm(
                 src,
                 &format!("{prefix}.post_attention_layernorm.weight"),
@@ -49,7 +55,11 @@ impl DecoderLayer {
     pub(crate) fn export(&self, prefix: &str, out: &mut Vec<NamedTensor>) -> Result<()> {
         self.self_attn.export(&format!("{prefix}.self_attn"), out)?;
         self.mlp.export(&format!("{prefix}.mlp"), out)?;
-        export_rms_norm(&self.input_layernorm, &format!("{prefix}.input_layernorm.weight"), out)?;
+        export_rms_norm(
+            &self.input_layernorm,
+            &format!("{prefix}.input_layernorm.weight"),
+            out,
+        )?;
         export_rms_norm(
             &self.post_attention_layernorm,
             &format!("{prefix}.post_attention_layernorm.weight"),
@@ -66,7 +76,10 @@ impl DecoderLayer {
         mask: Option<Tensor<4, Bool>>,
         cache: Option<&mut LayerCache>,
     ) -> Tensor<3> {
-        let h = x.clone() + self.self_attn.forward(self.input_layernorm.forward(x), rope, mask, cache);
+        let h = x.clone()
+            + self
+                .self_attn
+                .forward(self.input_layernorm.forward(x), rope, mask, cache);
         h.clone() + self.mlp.forward(self.post_attention_layernorm.forward(h))
     }
 }

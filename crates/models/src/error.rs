@@ -44,9 +44,7 @@ pub enum ModelError {
         supported: String,
     },
     /// The directory holds neither `model.safetensors` nor `model.safetensors.index.json`.
-    #[error(
-        "{dir}: no weights found (expected model.safetensors or model.safetensors.index.json)"
-    )]
+    #[error("{dir}: no weights found (expected model.safetensors or model.safetensors.index.json)")]
     MissingWeights {
         /// The checkpoint directory.
         dir: PathBuf,
@@ -80,7 +78,9 @@ pub enum ModelError {
         found: Vec<usize>,
     },
     /// A tensor is stored in a dtype other than f32, f16, bf16 or f64.
-    #[error("{path}: tensor `{tensor}` has unsupported dtype {dtype} (supported: F32, F16, BF16, F64)")]
+    #[error(
+        "{path}: tensor `{tensor}` has unsupported dtype {dtype} (supported: F32, F16, BF16, F64)"
+    )]
     UnsupportedDtype {
         /// The file.
         path: PathBuf,

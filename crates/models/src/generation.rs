@@ -54,7 +54,11 @@ pub struct GenerationOutput {
 impl CausalLm {
     /// Generates continuations of `prompts` (token ids, any lengths; left-padded internally),
     /// all rows in one batch, with a KV cache. Deterministic for a given `seed`.
-    pub fn generate(&self, prompts: &[Vec<u32>], config: &GenerationConfig) -> Result<GenerationOutput> {
+    pub fn generate(
+        &self,
+        prompts: &[Vec<u32>],
+        config: &GenerationConfig,
+    ) -> Result<GenerationOutput> {
         let b = prompts.len();
         if b == 0 {
             return Ok(GenerationOutput {
@@ -65,7 +69,9 @@ impl CausalLm {
         }
         let vocab = self.config().vocab_size;
         if prompts.iter().any(Vec::is_empty) {
-            return Err(ModelError::InvalidInput("every prompt needs at least one token".into()));
+            return Err(ModelError::InvalidInput(
+                "every prompt needs at least one token".into(),
+            ));
         }
         if let Some(bad) = prompts.iter().flatten().find(|&&t| t as usize >= vocab) {
             return Err(ModelError::InvalidInput(format!(
@@ -73,13 +79,18 @@ impl CausalLm {
             )));
         }
         if config.do_sample && config.temperature <= 0.0 {
-            return Err(ModelError::InvalidInput("temperature must be > 0 when sampling".into()));
+            return Err(ModelError::InvalidInput(
+                "temperature must be > 0 when sampling".into(),
+            ));
         }
         let eos = config
             .eos_token_ids
             .clone()
             .unwrap_or_else(|| self.config().eos_token_ids.clone());
-        let pad = config.pad_token_id.or(self.config().pad_token_id).unwrap_or(0);
+        let pad = config
+            .pad_token_id
+            .or(self.config().pad_token_id)
+            .unwrap_or(0);
         let params = SamplingParams {
             do_sample: config.do_sample,
             temperature: config.temperature,
@@ -140,7 +151,9 @@ impl CausalLm {
             let all_real = next_mask.iter().all(|&m| m == 1);
             let mask_t = (!all_real)
                 .then(|| Tensor::<2, Int>::from_data(TensorData::new(next_mask, [b, 1]), &device));
-            last = self.forward_cached_hidden(input, mask_t, &mut cache)?.reshape([b, h]);
+            last = self
+                .forward_cached_hidden(input, mask_t, &mut cache)?
+                .reshape([b, h]);
         }
         Ok(out)
     }

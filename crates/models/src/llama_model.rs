@@ -64,7 +64,11 @@ impl LlamaModel {
     }
 
     pub(crate) fn export(&self, prefix: &str, out: &mut Vec<NamedTensor>) -> Result<()> {
-        export_embedding(&self.embed_tokens, &format!("{prefix}.embed_tokens.weight"), out)?;
+        export_embedding(
+            &self.embed_tokens,
+            &format!("{prefix}.embed_tokens.weight"),
+            out,
+        )?;
         for (i, layer) in self.layers.iter().enumerate() {
             layer.export(&format!("{prefix}.layers.{i}"), out)?;
         }

@@ -29,8 +29,8 @@ impl CompletionLogProbs {
         let [b] = self.summed.dims();
         let half = b / 2;
         (
-            self.summed.clone().slice([0..half]),
-            self.summed.clone().slice([half..b]),
+            self.summed.clone().narrow(0, 0, half),
+            self.summed.clone().narrow(0, half, b - half),
         )
     }
 
@@ -89,7 +89,7 @@ impl CausalLm {
         let mut rows = Vec::new();
         let mut targets = Vec::new();
         let mut num_tokens = vec![0usize; b];
-        for r in 0..b {
+        for (r, count) in num_tokens.iter_mut().enumerate() {
             for i in 0..t - 1 {
                 let j = r * t + i + 1;
                 if comp[j] != 0 && attn[j] != 0 {
@@ -102,7 +102,7 @@ impl CausalLm {
                     }
                     rows.push((r * (t - 1) + i) as i64);
                     targets.push(ids[j]);
-                    num_tokens[r] += 1;
+                    *count += 1;
                 }
             }
         }
@@ -116,7 +116,9 @@ impl CausalLm {
             let n = rows.len();
             let idx = Tensor::<1, Int>::from_data(TensorData::new(rows, [n]), &device);
             let tgt = Tensor::<2, Int>::from_data(TensorData::new(targets, [n, 1]), &device);
-            let shifted = hidden.slice([0..b, 0..t - 1, 0..h]).reshape([b * (t - 1), h]);
+            let shifted = hidden
+                .slice([0..b, 0..t - 1, 0..h])
+                .reshape([b * (t - 1), h]);
             let picked = shifted.select(0, idx.clone());
             let logp = log_softmax(self.logits_from_hidden(picked), 1);
             let tok = logp.gather(1, tgt).reshape([n]);

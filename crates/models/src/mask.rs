@@ -21,7 +21,7 @@ impl AttentionLayout {
     /// Layout of a fresh (uncached) forward from a `[b, t]` 0/1 mask (`None`: no padding).
     pub fn from_mask(mask: Option<&[i64]>, b: usize, t: usize) -> Self {
         match mask {
-            Some(m) if m.iter().any(|&v| v == 0) => {
+            Some(m) if m.contains(&0) => {
                 let valid: Vec<bool> = m.iter().map(|&v| v != 0).collect();
                 let mut positions = vec![0i64; b * t];
                 for row in 0..b {
@@ -88,6 +88,10 @@ mod tests {
     fn left_padding_positions_start_at_zero() {
         let l = AttentionLayout::from_mask(Some(&[0, 0, 1, 1, 1, 1, 1, 0]), 2, 4);
         assert_eq!(l.positions, vec![0, 0, 0, 1, 0, 1, 2, 2]);
-        assert!(AttentionLayout::from_mask(Some(&[1, 1]), 1, 2).key_valid.is_none());
+        assert!(
+            AttentionLayout::from_mask(Some(&[1, 1]), 1, 2)
+                .key_valid
+                .is_none()
+        );
     }
 }

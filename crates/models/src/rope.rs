@@ -66,7 +66,10 @@ mod tests {
         let device = Device::flex();
         // head_dim 4, one frequency pair per half: inv_freq [1.0, 0.5], position 1.
         let tables = RopeTables::new(&[1.0, 0.5], &[1], 1, 1, &device);
-        let x = Tensor::<4>::from_data(TensorData::new(vec![1f32, 2.0, 3.0, 4.0], [1, 1, 1, 4]), &device);
+        let x = Tensor::<4>::from_data(
+            TensorData::new(vec![1f32, 2.0, 3.0, 4.0], [1, 1, 1, 4]),
+            &device,
+        );
         let y: Vec<f32> = tables.apply(x).try_into_vec_as::<f32>().unwrap();
         let (c1, s1, c5, s5) = (1f64.cos(), 1f64.sin(), 0.5f64.cos(), 0.5f64.sin());
         // out[i] = x[i] cos - x[i+2] sin ; out[i+2] = x[i+2] cos + x[i] sin

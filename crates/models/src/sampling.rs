@@ -60,14 +60,23 @@ pub(crate) fn apply_repetition_penalty(logits: &mut [f32], seen: &[u32], penalty
         let t = t as usize;
         if t < logits.len() && !done[t] {
             done[t] = true;
-            logits[t] = if logits[t] < 0.0 { logits[t] * p } else { logits[t] / p };
+            logits[t] = if logits[t] < 0.0 {
+                logits[t] * p
+            } else {
+                logits[t] / p
+            };
         }
     }
 }
 
 fn log_softmax_at(scores: &[f32], idx: usize) -> f32 {
     let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let lse = scores.iter().map(|&s| ((s - max) as f64).exp()).sum::<f64>().ln() as f32 + max;
+    let lse = scores
+        .iter()
+        .map(|&s| ((s - max) as f64).exp())
+        .sum::<f64>()
+        .ln() as f32
+        + max;
     scores[idx] - lse
 }
 
@@ -82,7 +91,11 @@ pub(crate) fn select_token(
 ) -> (u32, f32) {
     let mut scores = raw.to_vec();
     apply_repetition_penalty(&mut scores, seen, params.repetition_penalty);
-    let temperature = if params.do_sample { params.temperature } else { 1.0 };
+    let temperature = if params.do_sample {
+        params.temperature
+    } else {
+        1.0
+    };
     let token = if !params.do_sample {
         argmax(&scores)
     } else {

@@ -46,7 +46,14 @@ impl SequenceClassifier {
 
     fn build(src: &mut dyn WeightSource, config: LlamaConfig, device: &Device) -> Result<Self> {
         let model = LlamaModel::load(src, "model", &config, device)?;
-        let score = load_linear(src, "score", config.hidden_size, config.num_labels, false, device)?;
+        let score = load_linear(
+            src,
+            "score",
+            config.hidden_size,
+            config.num_labels,
+            false,
+            device,
+        )?;
         Ok(Self {
             model,
             score,

@@ -119,7 +119,11 @@ pub(crate) fn load_rms_norm(
     })
 }
 
-pub(crate) fn export_rms_norm(norm: &RmsNorm, name: &str, out: &mut Vec<NamedTensor>) -> Result<()> {
+pub(crate) fn export_rms_norm(
+    norm: &RmsNorm,
+    name: &str,
+    out: &mut Vec<NamedTensor>,
+) -> Result<()> {
     let g = norm.gamma.val();
     let [d] = g.dims();
     out.push(NamedTensor {
@@ -143,7 +147,11 @@ pub(crate) fn load_embedding(
     })
 }
 
-pub(crate) fn export_embedding(emb: &Embedding, name: &str, out: &mut Vec<NamedTensor>) -> Result<()> {
+pub(crate) fn export_embedding(
+    emb: &Embedding,
+    name: &str,
+    out: &mut Vec<NamedTensor>,
+) -> Result<()> {
     let w = emb.weight.val();
     let [v, d] = w.dims();
     out.push(NamedTensor {

@@ -8,7 +8,11 @@ use crate::fixtures::{device, dir, int_tensor, max_abs_diff, reference, to_vec};
 const CACHE_TOL: f32 = 1e-5;
 
 fn logits_row(model: &CausalLm, tokens: &[i64]) -> Vec<f32> {
-    to_vec(model.forward(int_tensor(tokens.to_vec(), 1, tokens.len()), None).unwrap())
+    to_vec(
+        model
+            .forward(int_tensor(tokens.to_vec(), 1, tokens.len()), None)
+            .unwrap(),
+    )
 }
 
 #[test]
@@ -21,14 +25,25 @@ fn cached_decode_equals_uncached_forward() {
         let full = logits_row(&model, &seq);
         let mut cache = model.new_cache();
         // Prefill 5 tokens, then one token at a time.
-        let pre = to_vec(model.forward_cached(int_tensor(seq[..5].to_vec(), 1, 5), None, &mut cache).unwrap());
+        let pre = to_vec(
+            model
+                .forward_cached(int_tensor(seq[..5].to_vec(), 1, 5), None, &mut cache)
+                .unwrap(),
+        );
         let mut worst = max_abs_diff(&pre, &full[..5 * vocab]);
         for (i, &tok) in seq.iter().enumerate().skip(5) {
-            let step = to_vec(model.forward_cached(int_tensor(vec![tok], 1, 1), None, &mut cache).unwrap());
+            let step = to_vec(
+                model
+                    .forward_cached(int_tensor(vec![tok], 1, 1), None, &mut cache)
+                    .unwrap(),
+            );
             worst = worst.max(max_abs_diff(&step, &full[i * vocab..(i + 1) * vocab]));
         }
         assert_eq!(cache.len(), 12);
-        assert!(worst <= CACHE_TOL, "{name}: cached vs full max |diff| {worst}");
+        assert!(
+            worst <= CACHE_TOL,
+            "{name}: cached vs full max |diff| {worst}"
+        );
     }
 }
 
@@ -43,19 +58,30 @@ fn cached_decode_with_left_padding_equals_unpadded_rows() {
     let mask = vec![1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1];
     let pre = to_vec(
         model
-            .forward_cached(int_tensor(ids, 2, 6), Some(int_tensor(mask, 2, 6)), &mut cache)
+            .forward_cached(
+                int_tensor(ids, 2, 6),
+                Some(int_tensor(mask, 2, 6)),
+                &mut cache,
+            )
             .unwrap(),
     );
     let fa = logits_row(&model, &a);
     let fb = logits_row(&model, &b);
     let mut worst = max_abs_diff(&pre[5 * vocab..6 * vocab], &fa[5 * vocab..]);
-    worst = worst.max(max_abs_diff(&pre[(6 + 5) * vocab..12 * vocab], &fb[2 * vocab..]));
+    worst = worst.max(max_abs_diff(
+        &pre[(6 + 5) * vocab..12 * vocab],
+        &fb[2 * vocab..],
+    ));
     // Two decode steps.
     let (mut a2, mut b2) = (a.clone(), b.clone());
     for (ta, tb) in [(50i64, 60i64), (51, 61)] {
         a2.push(ta);
         b2.push(tb);
-        let step = to_vec(model.forward_cached(int_tensor(vec![ta, tb], 2, 1), None, &mut cache).unwrap());
+        let step = to_vec(
+            model
+                .forward_cached(int_tensor(vec![ta, tb], 2, 1), None, &mut cache)
+                .unwrap(),
+        );
         let fa = logits_row(&model, &a2);
         let fb = logits_row(&model, &b2);
         worst = worst.max(max_abs_diff(&step[..vocab], &fa[(a2.len() - 1) * vocab..]));
@@ -79,18 +105,25 @@ fn sampling_is_seeded_and_logprobs_match_a_forward() {
     let c = model.generate(&prompts, &cfg.clone().with_seed(8)).unwrap();
     assert_ne!(a.tokens, c.tokens, "another seed should sample differently");
     // Temperature 1: the returned log-probs are log_softmax(logits) at the sampled tokens.
-    for row in 0..2 {
-        let mut seq: Vec<i64> = prompts[row].iter().map(|&t| t as i64).collect();
+    for (row, prompt) in prompts.iter().enumerate() {
+        let mut seq: Vec<i64> = prompt.iter().map(|&t| t as i64).collect();
         let p = seq.len();
         seq.extend(a.tokens[row].iter().map(|&t| t as i64));
         let n = seq.len();
         let comp: Vec<i64> = (0..n).map(|i| i64::from(i >= p)).collect();
         let lp = model
-            .completion_logprobs(int_tensor(seq, 1, n), int_tensor(vec![1; n], 1, n), int_tensor(comp, 1, n))
+            .completion_logprobs(
+                int_tensor(seq, 1, n),
+                int_tensor(vec![1; n], 1, n),
+                int_tensor(comp, 1, n),
+            )
             .unwrap();
         let per = to_vec(lp.per_token);
         let diff = max_abs_diff(&per[p - 1..], &a.logprobs[row]);
-        assert!(diff <= 1e-5, "row {row}: sampling logprobs vs forward {diff}");
+        assert!(
+            diff <= 1e-5,
+            "row {row}: sampling logprobs vs forward {diff}"
+        );
     }
 }
 
@@ -112,7 +145,12 @@ fn stops_on_eos_and_reports_finished() {
         assert!(out.logprobs[row].iter().all(|&l| l <= 0.0));
     }
     let none = model
-        .generate(&[vec![3]], &GenerationConfig::new().with_max_new_tokens(3).with_eos_token_ids(Some(vec![])))
+        .generate(
+            &[vec![3]],
+            &GenerationConfig::new()
+                .with_max_new_tokens(3)
+                .with_eos_token_ids(Some(vec![])),
+        )
         .unwrap();
     assert_eq!(none.tokens[0].len(), 3);
     assert!(!none.finished[0]);

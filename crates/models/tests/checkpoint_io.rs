@@ -23,7 +23,14 @@ fn tensors(path: &Path) -> Vec<(String, String, Vec<usize>, Vec<u8>)> {
     let mut v: Vec<_> = st
         .tensors()
         .into_iter()
-        .map(|(k, t)| (k, format!("{:?}", t.dtype()), t.shape().to_vec(), t.data().to_vec()))
+        .map(|(k, t)| {
+            (
+                k,
+                format!("{:?}", t.dtype()),
+                t.shape().to_vec(),
+                t.data().to_vec(),
+            )
+        })
         .collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
@@ -44,9 +51,11 @@ fn save_reproduces_the_transformers_files_bit_for_bit() {
             assert!(a.3 == b.3, "{name}: bytes of {} differ", a.0);
         }
         let cfg_a: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir(name).join("config.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(dir(name).join("config.json")).unwrap())
+                .unwrap();
         let cfg_b: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.path().join("config.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(out.path().join("config.json")).unwrap())
+                .unwrap();
         assert_eq!(cfg_a, cfg_b, "{name}: config.json");
         // No temporary files left behind.
         let leftovers: Vec<_> = std::fs::read_dir(out.path())
@@ -62,12 +71,20 @@ fn save_reproduces_the_transformers_files_bit_for_bit() {
 fn sharded_checkpoint_loads_to_the_same_logits() {
     let model = CausalLm::load_hf(dir("llama3"), &device()).unwrap();
     let out = tempfile::tempdir().unwrap();
-    model.save_hf_with(out.path(), SaveDtype::F32, Some(40_000)).unwrap();
+    model
+        .save_hf_with(out.path(), SaveDtype::F32, Some(40_000))
+        .unwrap();
     assert!(out.path().join("model.safetensors.index.json").is_file());
     assert!(!out.path().join("model.safetensors").exists());
     let shards = std::fs::read_dir(out.path())
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("model-"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("model-")
+        })
         .count();
     assert!(shards >= 3, "{shards} shards");
     let reloaded = CausalLm::load_hf(out.path(), &device()).unwrap();
@@ -81,7 +98,9 @@ fn sharded_checkpoint_loads_to_the_same_logits() {
 fn f16_save_reloads_close() {
     let model = CausalLm::load_hf(dir("qwen2"), &device()).unwrap();
     let out = tempfile::tempdir().unwrap();
-    model.save_hf_with(out.path(), SaveDtype::F16, None).unwrap();
+    model
+        .save_hf_with(out.path(), SaveDtype::F16, None)
+        .unwrap();
     let saved = tensors(&out.path().join("model.safetensors"));
     assert!(saved.iter().all(|t| t.1 == "F16"));
     let reloaded = CausalLm::load_hf(out.path(), &device()).unwrap();
@@ -89,7 +108,10 @@ fn f16_save_reloads_close() {
     let a = to_vec(model.forward(ids.clone(), None).unwrap());
     let b = to_vec(reloaded.forward(ids, None).unwrap());
     let diff = crate::fixtures::max_abs_diff(&a, &b);
-    assert!(diff > 0.0 && diff < 5e-3, "f16 rounding should move logits a little: {diff}");
+    assert!(
+        diff > 0.0 && diff < 5e-3,
+        "f16 rounding should move logits a little: {diff}"
+    );
 }
 
 fn load_err(path: &Path) -> String {
@@ -98,7 +120,10 @@ fn load_err(path: &Path) -> String {
 }
 
 /// Rewrites `model.safetensors` of a copied fixture with `edit` applied to its tensor list.
-fn rewrite(dir_path: &Path, edit: impl FnOnce(&mut Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)>)) {
+fn rewrite(
+    dir_path: &Path,
+    edit: impl FnOnce(&mut Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)>),
+) {
     let file = dir_path.join("model.safetensors");
     let bytes = std::fs::read(&file).unwrap();
     let st = SafeTensors::deserialize(&bytes).unwrap();
@@ -124,7 +149,10 @@ fn bad_checkpoints_give_clear_errors() {
     std::fs::create_dir_all(&empty).unwrap();
     std::fs::copy(dir("qwen2").join("config.json"), empty.join("config.json")).unwrap();
     let err = load_err(&empty);
-    assert!(err.contains("no weights found") && err.contains("empty"), "{err}");
+    assert!(
+        err.contains("no weights found") && err.contains("empty"),
+        "{err}"
+    );
 
     // Missing config.
     let err = load_err(&tmp.path().join("nowhere"));
@@ -137,7 +165,10 @@ fn bad_checkpoints_give_clear_errors() {
     let bytes = std::fs::read(&file).unwrap();
     std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
     let err = load_err(&truncated);
-    assert!(err.contains("truncated") && err.contains("truncated/model.safetensors"), "{err}");
+    assert!(
+        err.contains("truncated") && err.contains("truncated/model.safetensors"),
+        "{err}"
+    );
 
     // Wrong shape: config says a wider MLP than the file holds.
     let shape = tmp.path().join("shape");
@@ -166,22 +197,40 @@ fn bad_checkpoints_give_clear_errors() {
         }
     });
     let err = load_err(&dtype);
-    assert!(err.contains("model.norm.weight") && err.contains("I32") && err.contains("dtype/model.safetensors"), "{err}");
+    assert!(
+        err.contains("model.norm.weight")
+            && err.contains("I32")
+            && err.contains("dtype/model.safetensors"),
+        "{err}"
+    );
 
     // Missing tensor.
     let missing = tmp.path().join("missing");
     copy_dir(&dir("qwen2"), &missing);
-    rewrite(&missing, |list| list.retain(|t| t.0 != "model.layers.1.self_attn.k_proj.bias"));
+    rewrite(&missing, |list| {
+        list.retain(|t| t.0 != "model.layers.1.self_attn.k_proj.bias")
+    });
     let err = load_err(&missing);
-    assert!(err.contains("model.layers.1.self_attn.k_proj.bias") && err.contains("missing/model.safetensors"), "{err}");
+    assert!(
+        err.contains("model.layers.1.self_attn.k_proj.bias")
+            && err.contains("missing/model.safetensors"),
+        "{err}"
+    );
 
     // Unsupported architecture.
     let arch = tmp.path().join("arch");
     copy_dir(&dir("qwen2"), &arch);
     let cfg = std::fs::read_to_string(arch.join("config.json")).unwrap();
-    std::fs::write(arch.join("config.json"), cfg.replace("\"qwen2\"", "\"gpt_neox\"")).unwrap();
+    std::fs::write(
+        arch.join("config.json"),
+        cfg.replace("\"qwen2\"", "\"gpt_neox\""),
+    )
+    .unwrap();
     let err = load_err(&arch);
-    assert!(err.contains("gpt_neox") && err.contains("llama, mistral, qwen2"), "{err}");
+    assert!(
+        err.contains("gpt_neox") && err.contains("llama, mistral, qwen2"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -189,5 +238,8 @@ fn tokenizer_larger_than_vocab_is_rejected() {
     let model = CausalLm::load_hf(dir("smollm"), &device()).unwrap();
     assert!(model.check_vocab(128).is_ok());
     let err = model.check_vocab(32_000).unwrap_err().to_string();
-    assert!(err.contains("32000") && err.contains("128") && err.contains("smollm/config.json"), "{err}");
+    assert!(
+        err.contains("32000") && err.contains("128") && err.contains("smollm/config.json"),
+        "{err}"
+    );
 }

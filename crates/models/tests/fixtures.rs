@@ -11,7 +11,9 @@ use safetensors::tensor::Dtype;
 pub const CAUSAL_FIXTURES: &[&str] = &["llama3", "qwen2", "qwen2-bf16", "mistral", "smollm"];
 
 pub fn dir(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 pub fn device() -> Device {
@@ -32,7 +34,10 @@ impl RefTensor {
 
     pub fn row_u32(&self, row: usize) -> Vec<u32> {
         let w = self.shape[1];
-        self.values[row * w..(row + 1) * w].iter().map(|&v| v as u32).collect()
+        self.values[row * w..(row + 1) * w]
+            .iter()
+            .map(|&v| v as u32)
+            .collect()
     }
 
     pub fn int_tensor(&self) -> Tensor<2, Int> {
@@ -77,7 +82,10 @@ pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "length mismatch");
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 pub fn int_tensor(data: Vec<i64>, b: usize, t: usize) -> Tensor<2, Int> {

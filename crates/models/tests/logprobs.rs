@@ -45,7 +45,11 @@ fn batch(left: bool) -> (Vec<i64>, Vec<i64>, Vec<i64>, usize, usize) {
 fn summed(model: &CausalLm, left: bool) -> Vec<f32> {
     let (ids, attn, comp, b, t) = batch(left);
     let out = model
-        .completion_logprobs(int_tensor(ids, b, t), int_tensor(attn, b, t), int_tensor(comp, b, t))
+        .completion_logprobs(
+            int_tensor(ids, b, t),
+            int_tensor(attn, b, t),
+            int_tensor(comp, b, t),
+        )
         .unwrap();
     assert_eq!(out.per_token.dims(), [b, t - 1]);
     assert_eq!(out.num_tokens, vec![4, 1, 2, 5]);
@@ -62,7 +66,9 @@ fn loop_reference(model: &CausalLm) -> Vec<f32> {
             let n = tok.len();
             let logits = model.forward(int_tensor(tok.clone(), 1, n), None).unwrap();
             let lp = to_vec(log_softmax(logits, 2));
-            (p.len()..n).map(|j| lp[(j - 1) * vocab + tok[j] as usize]).sum()
+            (p.len()..n)
+                .map(|j| lp[(j - 1) * vocab + tok[j] as usize])
+                .sum()
         })
         .collect()
 }
@@ -75,8 +81,18 @@ fn concatenated_batch_equals_per_sequence_loop_and_padding_side_is_irrelevant() 
         let left = summed(&model, true);
         let reference = loop_reference(&model);
         for i in 0..4 {
-            assert!((right[i] - reference[i]).abs() <= 1e-5, "{name} row {i}: {} vs {}", right[i], reference[i]);
-            assert!((left[i] - right[i]).abs() <= 1e-5, "{name} row {i}: left {} right {}", left[i], right[i]);
+            assert!(
+                (right[i] - reference[i]).abs() <= 1e-5,
+                "{name} row {i}: {} vs {}",
+                right[i],
+                reference[i]
+            );
+            assert!(
+                (left[i] - right[i]).abs() <= 1e-5,
+                "{name} row {i}: left {} right {}",
+                left[i],
+                right[i]
+            );
             assert!(right[i] < 0.0);
         }
     }
@@ -87,7 +103,11 @@ fn chosen_rejected_split_and_lists() {
     let model = CausalLm::load_hf(dir("qwen2"), &device()).unwrap();
     let (ids, attn, comp, b, t) = batch(false);
     let out = model
-        .completion_logprobs(int_tensor(ids, b, t), int_tensor(attn, b, t), int_tensor(comp, b, t))
+        .completion_logprobs(
+            int_tensor(ids, b, t),
+            int_tensor(attn, b, t),
+            int_tensor(comp, b, t),
+        )
         .unwrap();
     let all = to_vec(out.summed.clone());
     let (c, r) = out.split_chosen_rejected();
@@ -109,9 +129,30 @@ fn gradients_reach_every_parameter_kind() {
     let comp = Tensor::<2, Int>::from_data(TensorData::new(comp, [b, t]), &device);
     let out = model.completion_logprobs(ids, attn, comp).unwrap();
     let grads = out.summed.sum().backward();
-    let head = model.lm_head.as_ref().unwrap().weight.val().grad(&grads).expect("lm_head grad");
-    let q_bias = model.model.layers[0].self_attn.q_proj.bias.as_ref().unwrap().val().grad(&grads).expect("bias grad");
-    let emb = model.model.embed_tokens.weight.val().grad(&grads).expect("embedding grad");
+    let head = model
+        .lm_head
+        .as_ref()
+        .unwrap()
+        .weight
+        .val()
+        .grad(&grads)
+        .expect("lm_head grad");
+    let q_bias = model.model.layers[0]
+        .self_attn
+        .q_proj
+        .bias
+        .as_ref()
+        .unwrap()
+        .val()
+        .grad(&grads)
+        .expect("bias grad");
+    let emb = model
+        .model
+        .embed_tokens
+        .weight
+        .val()
+        .grad(&grads)
+        .expect("embedding grad");
     for g in [to_vec(head), to_vec(emb)] {
         assert!(g.iter().any(|v| v.abs() > 0.0));
     }
@@ -122,7 +163,11 @@ fn gradients_reach_every_parameter_kind() {
 fn rejects_out_of_vocabulary_targets() {
     let model = CausalLm::load_hf(dir("qwen2"), &device()).unwrap();
     let err = model
-        .completion_logprobs(int_tensor(vec![1, 500], 1, 2), int_tensor(vec![1, 1], 1, 2), int_tensor(vec![0, 1], 1, 2))
+        .completion_logprobs(
+            int_tensor(vec![1, 500], 1, 2),
+            int_tensor(vec![1, 1], 1, 2),
+            int_tensor(vec![0, 1], 1, 2),
+        )
         .unwrap_err()
         .to_string();
     assert!(err.contains("500"), "{err}");

@@ -16,8 +16,14 @@ fn logits_match_transformers() {
         let expect: Vec<f32> = r["logits"].values.iter().map(|&v| v as f32).collect();
         let diff = max_abs_diff(&logits, &expect);
         let scale = expect.iter().fold(0f32, |m, v| m.max(v.abs()));
-        assert!(diff <= LOGIT_TOL, "{name}: max |diff| {diff} (logit scale {scale})");
-        assert!(scale > 0.05, "{name}: logits too small to be a meaningful check ({scale})");
+        assert!(
+            diff <= LOGIT_TOL,
+            "{name}: max |diff| {diff} (logit scale {scale})"
+        );
+        assert!(
+            scale > 0.05,
+            "{name}: logits too small to be a meaningful check ({scale})"
+        );
     }
 }
 
@@ -40,7 +46,11 @@ fn greedy_generation_matches_transformers() {
         let out = model.generate(&[prompt], &cfg).unwrap();
         let expect = trim_at_eos(&r["greedy_tokens"].row_u32(0), eos);
         assert_eq!(out.tokens[0], expect, "{name}: single prompt");
-        assert_eq!(out.tokens[0].len(), 32, "{name}: fixture should not stop early");
+        assert_eq!(
+            out.tokens[0].len(),
+            32,
+            "{name}: fixture should not stop early"
+        );
 
         // Batched, left-padded by transformers; we pass the unpadded prompts.
         let prompts = &r["batch_prompts"];
@@ -49,7 +59,11 @@ fn greedy_generation_matches_transformers() {
             .map(|row| {
                 let p = prompts.row_u32(row);
                 let m = mask.row_u32(row);
-                p.into_iter().zip(m).filter(|(_, m)| *m == 1).map(|(t, _)| t).collect()
+                p.into_iter()
+                    .zip(m)
+                    .filter(|(_, m)| *m == 1)
+                    .map(|(t, _)| t)
+                    .collect()
             })
             .collect();
         assert_eq!(rows[1].len(), 4);

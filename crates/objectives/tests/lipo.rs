@@ -12,6 +12,14 @@ use prefopt_objectives::lipo::{
 use proptest::prelude::*;
 use serde_json::Value;
 
+/// A padded batch: scores, labels and validity mask, `[batch][K]` each.
+#[derive(Debug, Clone)]
+struct Batch {
+    scores: Vec<Vec<f64>>,
+    labels: Vec<Vec<f64>>,
+    mask: Vec<Vec<bool>>,
+}
+
 const ALL_LOSSES: [LipoLossType; 7] = [
     LipoLossType::Lambda,
     LipoLossType::PairLogistic,
@@ -53,7 +61,11 @@ fn lipo(loss_type: LipoLossType, convention: LipoConvention) -> Lipo {
 }
 
 fn name<T: serde::Serialize>(x: T) -> String {
-    serde_json::to_value(x).unwrap().as_str().unwrap().to_string()
+    serde_json::to_value(x)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// Loss and autodiff gradient w.r.t. the scores.
@@ -67,10 +79,17 @@ fn loss_and_grad(
     let device = Device::flex().autodiff();
     let s = float2(scores, dtype, &device).require_grad();
     let out = lipo
-        .forward_scores(s.clone(), float2(labels, dtype, &device), mask2(mask, &device))
+        .forward_scores(
+            s.clone(),
+            float2(labels, dtype, &device),
+            mask2(mask, &device),
+        )
         .unwrap();
     let grads = out.loss.backward();
-    let grad = s.grad(&grads).map(values).unwrap_or_else(|| vec![0.0; scores.concat().len()]);
+    let grad = s
+        .grad(&grads)
+        .map(values)
+        .unwrap_or_else(|| vec![0.0; scores.concat().len()]);
     (scalar(out.loss), grad)
 }
 
@@ -106,12 +125,12 @@ fn assert_all_close(got: &[f64], want: &[f64], tol: f64, what: &str) {
 const REF_SCORES: [f64; 4] = [0.2, 0.5, -0.1, 0.0];
 const REF_LABELS: [f64; 4] = [0.8, 0.6, 0.5, 0.1];
 
-fn reference_list() -> (Vec<Vec<f64>>, Vec<Vec<f64>>, Vec<Vec<bool>>) {
-    (
-        vec![REF_SCORES.to_vec()],
-        vec![REF_LABELS.to_vec()],
-        vec![vec![true; 4]],
-    )
+fn reference_list() -> Batch {
+    Batch {
+        scores: vec![REF_SCORES.to_vec()],
+        labels: vec![REF_LABELS.to_vec()],
+        mask: vec![vec![true; 4]],
+    }
 }
 
 /// (loss type, convention, reduction override, value) from §2.8.
@@ -136,7 +155,11 @@ fn research_table() -> Vec<(LipoLossType, LipoConvention, Option<LipoReduction>,
 }
 
 fn check_research_values(dtype: DType, tol: f64) {
-    let (s, y, m) = reference_list();
+    let Batch {
+        scores: s,
+        labels: y,
+        mask: m,
+    } = reference_list();
     for (loss_type, convention, reduction, want) in research_table() {
         let lipo = LipoConfig::new()
             .with_loss_type(loss_type)
@@ -145,7 +168,12 @@ fn check_research_values(dtype: DType, tol: f64) {
             .init()
             .unwrap();
         let (got, _) = loss_and_grad(&lipo, &s, &y, &m, dtype);
-        assert_close(got, want, tol, &format!("{loss_type:?}/{convention:?}/{reduction:?}"));
+        assert_close(
+            got,
+            want,
+            tol,
+            &format!("{loss_type:?}/{convention:?}/{reduction:?}"),
+        );
     }
 }
 
@@ -162,10 +190,24 @@ fn research_values_f32() {
 #[test]
 fn rax_over_paper_lambda_ratio_is_k_ln2_over_pairs() {
     // §2.8: ratio 0.462098 = K·ln 2 / 6 for K = 4 and 6 valid pairs.
-    let (s, y, m) = reference_list();
-    let paper = loss_f64(&lipo(LipoLossType::Lambda, LipoConvention::Paper), &s, &y, &m);
+    let Batch {
+        scores: s,
+        labels: y,
+        mask: m,
+    } = reference_list();
+    let paper = loss_f64(
+        &lipo(LipoLossType::Lambda, LipoConvention::Paper),
+        &s,
+        &y,
+        &m,
+    );
     let rax = loss_f64(&lipo(LipoLossType::Lambda, LipoConvention::Rax), &s, &y, &m);
-    assert_close(rax / paper, 4.0 * std::f64::consts::LN_2 / 6.0, 1e-12, "ratio");
+    assert_close(
+        rax / paper,
+        4.0 * std::f64::consts::LN_2 / 6.0,
+        1e-12,
+        "ratio",
+    );
 }
 
 #[test]
@@ -173,7 +215,11 @@ fn lambda_paper_gradient_matches_research_values() {
     // §2.8: ∂L/∂s for the paper form with λ held constant. The λ weights are built from
     // comparisons of the scores (no gradient), so autodiff gives exactly this.
     let want = [-0.166041, -0.081507, 0.051751, 0.195797];
-    let (s, y, m) = reference_list();
+    let Batch {
+        scores: s,
+        labels: y,
+        mask: m,
+    } = reference_list();
     let lipo = lipo(LipoLossType::Lambda, LipoConvention::Paper);
     for (dtype, tol) in [(DType::F64, 1e-6), (DType::F32, 1e-5)] {
         let (_, grad) = loss_and_grad(&lipo, &s, &y, &m, dtype);
@@ -210,7 +256,12 @@ fn label_aggregation_matches_research_value() {
     );
     let mask = mask2(&[vec![true, true, true, true, false, false]], &device);
     let psi = values(aggregate_win_probabilities(win_t, mask).unwrap());
-    assert_all_close(&psi, &[0.675, 0.5, 0.275, 0.55, 0.0, 0.0], 1e-12, "padded psi");
+    assert_all_close(
+        &psi,
+        &[0.675, 0.5, 0.275, 0.55, 0.0, 0.0],
+        1e-12,
+        "padded psi",
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -251,15 +302,19 @@ fn fixture_losses_gradients_ranks_and_metrics() {
 
                 let (loss, grad) = loss_and_grad(&lipo, &s, &y, &m, DType::F32);
                 assert_close(loss, want_loss, 1e-5 * want_loss.abs().max(1.0), &what);
-                assert_all_close(&grad, &want_grad.concat(), 1e-5, &format!("{what} grad f32"));
+                assert_all_close(
+                    &grad,
+                    &want_grad.concat(),
+                    1e-5,
+                    &format!("{what} grad f32"),
+                );
             }
         }
 
         // Ranks of the valid items (padded ranks are unspecified).
         let device = Device::flex();
-        let ranks = values(
-            score_ranks(float2(&s, DType::F64, &device), mask2(&m, &device)).unwrap(),
-        );
+        let ranks =
+            values(score_ranks(float2(&s, DType::F64, &device), mask2(&m, &device)).unwrap());
         let want_ranks: Vec<Vec<f64>> = matrix(&case["ranks"]);
         for ((got, want), valid) in ranks.iter().zip(want_ranks.concat()).zip(m.concat()) {
             if valid {
@@ -277,7 +332,12 @@ fn fixture_losses_gradients_ranks_and_metrics() {
             .unwrap();
         let want = &case["metrics"];
         let metric = |t: Tensor<1>, key: &str| {
-            assert_close(scalar(t), want[key].as_f64().unwrap(), 1e-12, &format!("{case_name} {key}"))
+            assert_close(
+                scalar(t),
+                want[key].as_f64().unwrap(),
+                1e-12,
+                &format!("{case_name} {key}"),
+            )
         };
         metric(out.metrics.pair_accuracy, "pair_accuracy");
         metric(out.metrics.num_pairs, "num_pairs");
@@ -365,7 +425,11 @@ fn f64_path_computes_in_f64() {
 #[test]
 fn f64_scores_with_f32_labels_stay_f64() {
     let device = Device::flex();
-    let (s, y, m) = reference_list();
+    let Batch {
+        scores: s,
+        labels: y,
+        mask: m,
+    } = reference_list();
     let out = lipo(LipoLossType::Lambda, LipoConvention::Paper)
         .forward_scores(
             float2(&s, DType::F64, &device),
@@ -375,7 +439,9 @@ fn f64_scores_with_f32_labels_stay_f64() {
         .unwrap();
     assert_eq!(out.loss.dtype(), DType::F64);
     // Labels 0.8, 0.6, … rounded to f32 change the loss at ~1e-8; the fixture has full f64.
-    let want = fixture()["cases"][0]["losses"]["lambda/paper"]["loss"].as_f64().unwrap();
+    let want = fixture()["cases"][0]["losses"]["lambda/paper"]["loss"]
+        .as_f64()
+        .unwrap();
     assert_close(scalar(out.loss), want, 1e-6, "mixed dtypes");
 }
 
@@ -394,10 +460,7 @@ fn lambda_gradient_matches_central_differences() {
         vec![0.4, -0.2, 0.1, 0.35, -0.5],
         vec![0.05, -0.3, 0.0, 0.6, 0.0],
     ];
-    let y = vec![
-        vec![0.9, 0.3, 0.3, 0.6, 0.0],
-        vec![0.2, 0.7, 0.0, 0.5, 0.0],
-    ];
+    let y = vec![vec![0.9, 0.3, 0.3, 0.6, 0.0], vec![0.2, 0.7, 0.0, 0.5, 0.0]];
     let m = vec![vec![true; 5], vec![true, true, false, true, false]];
     for convention in CONVENTIONS {
         let lipo = lipo(LipoLossType::Lambda, convention);
@@ -423,7 +486,8 @@ fn lambda_gradient_matches_central_differences() {
                 down[b][k] -= h;
                 assert_eq!(weights(&up), base_weights, "weights moved at +h");
                 assert_eq!(weights(&down), base_weights, "weights moved at −h");
-                let fd = (loss_f64(&lipo, &up, &y, &m) - loss_f64(&lipo, &down, &y, &m)) / (2.0 * h);
+                let fd =
+                    (loss_f64(&lipo, &up, &y, &m) - loss_f64(&lipo, &down, &y, &m)) / (2.0 * h);
                 let g = grad[b * s[0].len() + k];
                 assert_close(g, fd, 1e-8, &format!("{convention:?} ∂L/∂s[{b}][{k}]"));
                 if !m[b][k] {
@@ -437,7 +501,7 @@ fn lambda_gradient_matches_central_differences() {
 #[test]
 fn lambda_weights_are_symmetric_zero_on_ties_and_padding() {
     let device = Device::flex();
-    let s = vec![vec![0.3, 0.1, 0.2, 5.0]];
+    let s = vec![vec![0.3, 0.2, 0.1, 5.0]];
     let y = vec![vec![0.5, 0.5, 0.9, 0.7]];
     let m = vec![vec![true, true, true, false]];
     let w = values(
@@ -455,9 +519,9 @@ fn lambda_weights_are_symmetric_zero_on_ties_and_padding() {
     for (i, j) in [(0, 1), (1, 0), (0, 3), (3, 0), (2, 3), (3, 2), (0, 0)] {
         assert_eq!(at(i, j), 0.0, "({i}, {j})");
     }
-    // Only the winner side carries the weight: item 2 (ψ = 0.9, rank 2) over item 0 (ψ = 0.5,
-    // rank 1): |2^0.9 − 2^0.5| · |1/ln 3 − 1/ln 2|.
-    let want = (2f64.powf(0.9) - 2f64.powf(0.5)).abs() * (1.0 / 3f64.ln() - 1.0 / 2f64.ln()).abs();
+    // Only the winner side carries the weight: item 2 (ψ = 0.9) over item 0 (ψ = 0.5). Their
+    // score ranks are 3 and 1 (label ranks would be 1 and 2): |2^0.9 − 2^0.5| · |1/ln 4 − 1/ln 2|.
+    let want = (2f64.powf(0.9) - 2f64.powf(0.5)).abs() * (1.0 / 4f64.ln() - 1.0 / 2f64.ln()).abs();
     assert_close(at(2, 0), want, 1e-15, "w(2, 0)");
     assert_eq!(at(0, 2), 0.0);
 }
@@ -483,7 +547,12 @@ fn k2_pair_losses_are_dpo_and_slic() {
             assert_close(hinge, slic, 1e-15, "SLiC-norm");
         }
         // list-MLE at K = 2 is the same Bradley-Terry likelihood (Prop. 2.3, DPO-PL).
-        let mle = loss_f64(&lipo(LipoLossType::ListMle, LipoConvention::Paper), &s, &y, &m);
+        let mle = loss_f64(
+            &lipo(LipoLossType::ListMle, LipoConvention::Paper),
+            &s,
+            &y,
+            &m,
+        );
         assert_close(mle, dpo, 1e-15, "DPO-PL");
     }
 }
@@ -497,9 +566,15 @@ fn mismatched_shapes_are_errors_naming_the_input() {
     let lipo = lipo(LipoLossType::Lambda, LipoConvention::Rax);
     let a = || Tensor::<2>::zeros([2, 4], &device);
     let b = || Tensor::<2>::zeros([2, 3], &device);
-    let mask = |k: usize| Tensor::<2, Bool>::from_data(TensorData::new(vec![true; 2 * k], [2, k]), &device);
+    let mask = |k: usize| {
+        Tensor::<2, Bool>::from_data(TensorData::new(vec![true; 2 * k], [2, k]), &device)
+    };
     let expect = |r: prefopt_objectives::Result<_>, name: &str, got: Vec<usize>| match r {
-        Err(Error::ShapeMismatch { what, expected, got: g }) => {
+        Err(Error::ShapeMismatch {
+            what,
+            expected,
+            got: g,
+        }) => {
             assert_eq!(what, name);
             assert_eq!(expected, vec![2, 4]);
             assert_eq!(g, got);
@@ -507,12 +582,36 @@ fn mismatched_shapes_are_errors_naming_the_input() {
         Err(other) => panic!("{name}: wrong error {other}"),
         Ok(_) => panic!("{name}: accepted a mismatched shape"),
     };
-    expect(lipo.forward(a(), b(), a(), mask(4)).map(|_| ()), "reference_logps", vec![2, 3]);
-    expect(lipo.forward(a(), a(), b(), mask(4)).map(|_| ()), "labels", vec![2, 3]);
-    expect(lipo.forward(a(), a(), a(), mask(3)).map(|_| ()), "mask", vec![2, 3]);
-    expect(lipo.forward_scores(a(), b(), mask(4)).map(|_| ()), "labels", vec![2, 3]);
-    expect(lipo.forward_scores(a(), a(), mask(3)).map(|_| ()), "mask", vec![2, 3]);
-    expect(lipo.scores(a(), b()).map(|_| ()), "reference_logps", vec![2, 3]);
+    expect(
+        lipo.forward(a(), b(), a(), mask(4)).map(|_| ()),
+        "reference_logps",
+        vec![2, 3],
+    );
+    expect(
+        lipo.forward(a(), a(), b(), mask(4)).map(|_| ()),
+        "labels",
+        vec![2, 3],
+    );
+    expect(
+        lipo.forward(a(), a(), a(), mask(3)).map(|_| ()),
+        "mask",
+        vec![2, 3],
+    );
+    expect(
+        lipo.forward_scores(a(), b(), mask(4)).map(|_| ()),
+        "labels",
+        vec![2, 3],
+    );
+    expect(
+        lipo.forward_scores(a(), a(), mask(3)).map(|_| ()),
+        "mask",
+        vec![2, 3],
+    );
+    expect(
+        lipo.scores(a(), b()).map(|_| ()),
+        "reference_logps",
+        vec![2, 3],
+    );
     expect(score_ranks(a(), mask(3)).map(|_| ()), "mask", vec![2, 3]);
     expect(
         lambda_weights(a(), b(), mask(4), LambdaDiscount::Ln, LambdaScale::One).map(|_| ()),
@@ -520,7 +619,11 @@ fn mismatched_shapes_are_errors_naming_the_input() {
         vec![2, 3],
     );
     match aggregate_win_probabilities(Tensor::<3>::zeros([2, 4, 3], &device), mask(4)) {
-        Err(Error::ShapeMismatch { what, expected, got }) => {
+        Err(Error::ShapeMismatch {
+            what,
+            expected,
+            got,
+        }) => {
             assert_eq!(what, "win_probabilities");
             assert_eq!((expected, got), (vec![2, 4, 4], vec![2, 4, 3]));
         }
@@ -549,7 +652,15 @@ fn config_parses_snake_case_rejects_unknown_keys_and_bad_beta() {
     let names: Vec<String> = ALL_LOSSES.iter().map(|l| name(*l)).collect();
     assert_eq!(
         names,
-        ["lambda", "pair_logistic", "pair_hinge", "list_mle", "softmax", "point_mse", "point_sigmoid"]
+        [
+            "lambda",
+            "pair_logistic",
+            "pair_hinge",
+            "list_mle",
+            "softmax",
+            "point_mse",
+            "point_sigmoid"
+        ]
     );
 
     let unknown = serde_json::from_str::<LipoConfig>(r#"{"betta": 0.1}"#).unwrap_err();
@@ -563,7 +674,9 @@ fn config_parses_snake_case_rejects_unknown_keys_and_bad_beta() {
     }
 
     // Round trip through burn's `Config` (JSON).
-    let config = LipoConfig::new().with_loss_type(LipoLossType::ListMle).with_beta(0.1);
+    let config = LipoConfig::new()
+        .with_loss_type(LipoLossType::ListMle)
+        .with_beta(0.1);
     let json = burn::config::config_to_json(&config);
     assert_eq!(serde_json::from_str::<LipoConfig>(&json).unwrap(), config);
 }
@@ -573,7 +686,11 @@ fn lists_without_pairs_give_zero_pairwise_loss_and_gradient() {
     let s = vec![vec![0.3, -0.1, 0.7], vec![0.2, 0.0, 0.0]];
     let y = vec![vec![0.4, 0.4, 0.4], vec![0.9, 0.0, 0.0]];
     let m = vec![vec![true; 3], vec![true, false, false]];
-    for loss_type in [LipoLossType::Lambda, LipoLossType::PairLogistic, LipoLossType::PairHinge] {
+    for loss_type in [
+        LipoLossType::Lambda,
+        LipoLossType::PairLogistic,
+        LipoLossType::PairHinge,
+    ] {
         for convention in CONVENTIONS {
             let (loss, grad) = loss_and_grad(&lipo(loss_type, convention), &s, &y, &m, DType::F64);
             assert_eq!(loss, 0.0, "{loss_type:?}/{convention:?}");
@@ -585,18 +702,7 @@ fn lists_without_pairs_give_zero_pairwise_loss_and_gradient() {
 // ---------------------------------------------------------------------------------------------
 // property tests
 
-/// One padded batch: per list, scores, labels and a mask with at least `min_valid` valid items.
-#[derive(Debug, Clone)]
-struct Batch {
-    scores: Vec<Vec<f64>>,
-    labels: Vec<Vec<f64>>,
-    mask: Vec<Vec<bool>>,
-}
-
-fn batch_strategy(
-    score_range: f64,
-    min_valid: usize,
-) -> impl Strategy<Value = Batch> {
+fn batch_strategy(score_range: f64, min_valid: usize) -> impl Strategy<Value = Batch> {
     (1usize..=3, 2usize..=6).prop_flat_map(move |(b, k)| {
         (
             prop::collection::vec(prop::collection::vec(-score_range..score_range, k), b),
@@ -609,7 +715,11 @@ fn batch_strategy(
                         *slot = true;
                     }
                 }
-                Batch { scores, labels, mask }
+                Batch {
+                    scores,
+                    labels,
+                    mask,
+                }
             })
     })
 }

@@ -112,9 +112,24 @@ fn check_reference(dtype: DType, tol: f64) {
             let out = nq.forward(inputs).unwrap();
             assert_eq!(out.loss.dtype(), dtype, "{what}: loss dtype");
             let want = |k: &str| flatten(&res[k]).0;
-            assert_close(&format!("{what} loss"), &host(out.loss.clone()), &want("loss"), tol);
-            assert_close(&format!("{what} l_n"), &host(out.l_n.clone()), &want("l_n"), tol);
-            assert_close(&format!("{what} l_p"), &host(out.l_p.clone()), &want("l_p"), tol);
+            assert_close(
+                &format!("{what} loss"),
+                &host(out.loss.clone()),
+                &want("loss"),
+                tol,
+            );
+            assert_close(
+                &format!("{what} l_n"),
+                &host(out.l_n.clone()),
+                &want("l_n"),
+                tol,
+            );
+            assert_close(
+                &format!("{what} l_p"),
+                &host(out.l_p.clone()),
+                &want("l_p"),
+                tol,
+            );
             assert_close(
                 &format!("{what} token_weights"),
                 &host2(out.token_weights.clone()),
@@ -135,9 +150,22 @@ fn check_reference(dtype: DType, tol: f64) {
             );
             let grads = out.loss.backward();
             let g_h = zh.grad(&grads).map(host3).unwrap();
-            assert_close(&format!("{what} grad z_h"), &g_h, &want("grad_with_history"), tol);
-            let g_n = zn.grad(&grads).map(host3).unwrap_or_else(|| vec![0.0; g_h.len()]);
-            assert_close(&format!("{what} grad z_null"), &g_n, &want("grad_null_history"), tol);
+            assert_close(
+                &format!("{what} grad z_h"),
+                &g_h,
+                &want("grad_with_history"),
+                tol,
+            );
+            let g_n = zn
+                .grad(&grads)
+                .map(host3)
+                .unwrap_or_else(|| vec![0.0; g_h.len()]);
+            assert_close(
+                &format!("{what} grad z_null"),
+                &g_n,
+                &want("grad_null_history"),
+                tol,
+            );
             checked += 1;
         }
     }
@@ -171,7 +199,9 @@ fn fixture_metric_names_match() {
 
 /// Deterministic pseudo-random logits in [−scale, scale] (a small LCG; no RNG dependency).
 fn pseudo_random(n: usize, seed: u64, scale: f64) -> Vec<f64> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
             s = s
@@ -196,7 +226,9 @@ impl Batch {
         Self {
             zh: pseudo_random(n, seed, 3.0),
             zn: pseudo_random(n, seed + 1, 3.0),
-            targets: (0..b * t).map(|i| ((i * 7 + seed as usize) % v) as i64).collect(),
+            targets: (0..b * t)
+                .map(|i| ((i * 7 + seed as usize) % v) as i64)
+                .collect(),
             mask: (0..b * t).map(|i| i % t != t - 1 || i / t == 0).collect(),
             shape: [b, t, v],
         }
@@ -204,8 +236,15 @@ impl Batch {
 
     fn inputs(&self, device: &Device, dtype: DType) -> (Tensor<3>, Tensor<3>, NextQuillInputs) {
         let [b, t, _] = self.shape;
-        let zh = float3(self.zh.clone(), self.shape, device, dtype).require_grad();
-        let zn = float3(self.zn.clone(), self.shape, device, dtype).require_grad();
+        let leaf = |x: &[f64]| {
+            let t = float3(x.to_vec(), self.shape, device, dtype);
+            if device.is_autodiff() {
+                t.require_grad()
+            } else {
+                t
+            }
+        };
+        let (zh, zn) = (leaf(&self.zh), leaf(&self.zn));
         let inputs = NextQuillInputs::new(
             zh.clone(),
             zn.clone(),
@@ -255,7 +294,9 @@ fn constant_null_row_makes_l_p_plain_cross_entropy() {
     let [b, t, v] = batch0.shape;
     let mut batch = batch0;
     // A different constant at every position.
-    batch.zn = (0..b * t * v).map(|i| (i / v) as f64 * 0.37 - 1.1).collect();
+    batch.zn = (0..b * t * v)
+        .map(|i| (i / v) as f64 * 0.37 - 1.1)
+        .collect();
     let out = batch.run(&NextQuillConfig::new());
     // Independent plain CE (token mean over valid positions) of the with-history logits.
     let mut total = 0.0;
@@ -325,7 +366,11 @@ fn weight_normalisation_sums_as_specified() {
         // sequence: every row with a valid token sums to 1.
         let w = host2(
             batch
-                .run(&base.clone().with_weight_normalization(WeightNormalization::Sequence))
+                .run(
+                    &base
+                        .clone()
+                        .with_weight_normalization(WeightNormalization::Sequence),
+                )
                 .token_weights,
         );
         for row in 0..b {
@@ -342,7 +387,8 @@ fn weight_normalisation_sums_as_specified() {
         assert!((s - out.metrics.read().mean_preference_weight).abs() < 1e-12);
     }
     // sum (unnormalised) with threshold: only λ, ε and 0, and λ exactly where DCE > δ.
-    let out = batch.run(&NextQuillConfig::new().with_weight_normalization(WeightNormalization::Sum));
+    let out =
+        batch.run(&NextQuillConfig::new().with_weight_normalization(WeightNormalization::Sum));
     let w = host2(out.token_weights);
     let dce = host2(out.data_effect);
     let mut seen = [false; 2];
@@ -357,7 +403,11 @@ fn weight_normalisation_sums_as_specified() {
             seen[usize::from(dce[i] > 0.05)] = true;
         }
     }
-    assert_eq!(seen, [true, true], "the batch must exercise both weight levels");
+    assert_eq!(
+        seen,
+        [true, true],
+        "the batch must exercise both weight levels"
+    );
 }
 
 // ---------------------------------------------------------------- gradient flow
@@ -426,7 +476,11 @@ fn alignment_gradients_are_equal_and_opposite() {
     let device = Device::flex().autodiff();
     let batch = Batch::random(2, 3, 5, 9);
     let (zh, zn, inputs) = batch.inputs(&device, DType::F64);
-    let out = NextQuillConfig::new().init().unwrap().forward(inputs).unwrap();
+    let out = NextQuillConfig::new()
+        .init()
+        .unwrap()
+        .forward(inputs)
+        .unwrap();
     let grads = out.l_p.backward();
     let g_h = host3(zh.grad(&grads).unwrap());
     let g_n: Vec<f64> = host3(zn.grad(&grads).unwrap()).iter().map(|g| -g).collect();
@@ -477,7 +531,10 @@ fn variants_combine_the_terms_as_documented() {
     assert_eq!(scalar(dce_only.l_p), l_p, "l_p is still reported");
     let mce_only = run(NextQuillVariant::MceOnly);
     let nll = mce_only.metrics.read().nll_with_history;
-    assert!((scalar(mce_only.l_n) - nll).abs() < 1e-12, "uniform L_n is the token mean");
+    assert!(
+        (scalar(mce_only.l_n) - nll).abs() < 1e-12,
+        "uniform L_n is the token mean"
+    );
     assert_eq!(scalar(mce_only.l_p), l_p, "code's L_p is uniform in both");
     let align = run(NextQuillVariant::MceDceAlignment);
     let weighted = batch.run(&NextQuillConfig::new().with_weight_alignment_term(true));
@@ -496,10 +553,17 @@ fn half_precision_is_upcast_and_f64_kept() {
         (DType::BF16, DType::F32, 5e-2),
     ] {
         let (_, _, inputs) = batch.inputs(&device, dtype);
-        let out = NextQuillConfig::new().init().unwrap().forward(inputs).unwrap();
+        let out = NextQuillConfig::new()
+            .init()
+            .unwrap()
+            .forward(inputs)
+            .unwrap();
         assert_eq!(out.loss.dtype(), want);
         let loss = scalar(out.loss);
-        assert!((loss - reference).abs() <= tol, "{dtype:?}: {loss} vs {reference}");
+        assert!(
+            (loss - reference).abs() <= tol,
+            "{dtype:?}: {loss} vs {reference}"
+        );
     }
 }
 
@@ -524,7 +588,10 @@ fn any_config() -> impl Strategy<Value = NextQuillConfig> {
             Just(NextQuillVariant::DceOnly),
             Just(NextQuillVariant::MceDceAlignment),
         ],
-        prop_oneof![Just(TokenWeighting::Threshold), Just(TokenWeighting::SoftJs)],
+        prop_oneof![
+            Just(TokenWeighting::Threshold),
+            Just(TokenWeighting::SoftJs)
+        ],
         prop_oneof![
             Just(WeightNormalization::Batch),
             Just(WeightNormalization::Sequence),
@@ -632,7 +699,10 @@ fn mismatched_shapes_are_named() {
         NextQuillInputs::new(z([2, 0, 4]), z([2, 0, 4]), y([2, 0]), m([2, 0])),
         "logits_with_history",
     );
-    let frozen = |a, b| FrozenLogits { logits_with_history: a, logits_null_history: b };
+    let frozen = |a, b| FrozenLogits {
+        logits_with_history: a,
+        logits_null_history: b,
+    };
     let fixed = NextQuillConfig::new()
         .with_data_effect_source(DataEffectSource::Fixed)
         .init()
@@ -641,7 +711,11 @@ fn mismatched_shapes_are_named() {
         NextQuillInputs::new(z(good), z(good), y([2, 3]), m([2, 3]))
             .with_frozen(frozen(z(good), z([1, 3, 4]))),
     ) {
-        Err(Error::ShapeMismatch { what, expected, got }) => {
+        Err(Error::ShapeMismatch {
+            what,
+            expected,
+            got,
+        }) => {
             assert_eq!(what, "frozen.logits_null_history");
             assert_eq!((expected, got), (vec![2, 3, 4], vec![1, 3, 4]));
         }
@@ -653,14 +727,23 @@ fn mismatched_shapes_are_named() {
 fn effect_source_and_frozen_logits_must_agree() {
     let device = Device::flex();
     let z = || float3(vec![0.5; 6], [1, 2, 3], &device, DType::F32);
-    let inputs = || NextQuillInputs::new(z(), z(), ints(vec![0, 1], [1, 2], &device),
-        bools(vec![true, true], [1, 2], &device));
+    let inputs = || {
+        NextQuillInputs::new(
+            z(),
+            z(),
+            ints(vec![0, 1], [1, 2], &device),
+            bools(vec![true, true], [1, 2], &device),
+        )
+    };
     let fixed = NextQuillConfig::new().with_data_effect_source(DataEffectSource::Fixed);
     for (cfg, inp) in [
         (fixed, inputs()),
         (
             NextQuillConfig::new(),
-            inputs().with_frozen(FrozenLogits { logits_with_history: z(), logits_null_history: z() }),
+            inputs().with_frozen(FrozenLogits {
+                logits_with_history: z(),
+                logits_null_history: z(),
+            }),
         ),
     ] {
         match cfg.init().unwrap().forward(inp) {
@@ -687,5 +770,8 @@ fn config_reads_partial_tables_and_rejects_unknown_keys() {
         .unwrap()
         .init()
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidConfig { field: "delta", .. }), "{err}");
+    assert!(
+        matches!(err, Error::InvalidConfig { field: "delta", .. }),
+        "{err}"
+    );
 }

@@ -128,7 +128,8 @@ pub struct AdvantageOutput {
     pub advantages: Vec<f64>,
     /// The aggregated reward R_i = Σ_k w_k r_{i,k} (NaN where every function returned `None`).
     pub rewards: Vec<f64>,
-    /// `reward`, `reward_std`, `frac_reward_zero_std`, `rewards/<name>/mean`,
+    /// `reward` (nan-mean of R), `reward_std` (nan-std of R over the batch),
+    /// `frac_reward_zero_std` (share of groups whose R has zero std), `rewards/<name>/mean`,
     /// `rewards/<name>/std`, and `rewards/<name>/nan_count` (non-finite values turned into
     /// `None`).
     pub metrics: BTreeMap<String, f64>,
@@ -227,11 +228,7 @@ impl AdvantageEstimator {
 
         let mut metrics = BTreeMap::new();
         metrics.insert("reward".to_owned(), nan_mean(&rewards));
-        let reward_std = match self.config.scale_rewards {
-            ScaleRewards::Batch => batch_std,
-            ScaleRewards::Group | ScaleRewards::None => nan_mean(&group_std),
-        };
-        metrics.insert("reward_std".to_owned(), reward_std);
+        metrics.insert("reward_std".to_owned(), batch_std);
         let zero_std = group_std
             .iter()
             .filter(|s| s.abs() <= ZERO_STD_TOLERANCE)
@@ -274,7 +271,7 @@ fn check_columns(columns: &[RewardColumn], g: usize) -> Result<usize> {
             });
         }
     }
-    if n == 0 || n % g != 0 {
+    if n == 0 || !n.is_multiple_of(g) {
         return Err(Error::SizeMismatch {
             what: "batch size (a positive multiple of num_generations)",
             expected: n.div_ceil(g).max(1) * g,
@@ -354,13 +351,27 @@ mod tests {
     #[test]
     fn reference_advantages_per_epsilon() {
         let r = [1.0, 0.0, 0.0, 1.0];
-        let trl = estimator(4, ScaleRewards::Group, 1e-4).compute_scalar(&r).unwrap();
+        let trl = estimator(4, ScaleRewards::Group, 1e-4)
+            .compute_scalar(&r)
+            .unwrap();
         assert_close(&trl.advantages, &[0.865875, -0.865875, -0.865875, 0.865875]);
-        let verl = estimator(4, ScaleRewards::Group, 1e-6).compute_scalar(&r).unwrap();
-        assert_close(&verl.advantages, &[0.866024, -0.866024, -0.866024, 0.866024]);
-        let orlhf = estimator(4, ScaleRewards::Group, 1e-9).compute_scalar(&r).unwrap();
-        assert_close(&orlhf.advantages, &[0.866025, -0.866025, -0.866025, 0.866025]);
-        let none = estimator(4, ScaleRewards::None, 1e-4).compute_scalar(&r).unwrap();
+        let verl = estimator(4, ScaleRewards::Group, 1e-6)
+            .compute_scalar(&r)
+            .unwrap();
+        assert_close(
+            &verl.advantages,
+            &[0.866024, -0.866024, -0.866024, 0.866024],
+        );
+        let orlhf = estimator(4, ScaleRewards::Group, 1e-9)
+            .compute_scalar(&r)
+            .unwrap();
+        assert_close(
+            &orlhf.advantages,
+            &[0.866025, -0.866025, -0.866025, 0.866025],
+        );
+        let none = estimator(4, ScaleRewards::None, 1e-4)
+            .compute_scalar(&r)
+            .unwrap();
         assert_close(&none.advantages, &[0.5, -0.5, -0.5, 0.5]);
         // The population std (a common porting bug) would give ±0.9998: make sure we are not there.
         assert!((trl.advantages[0] - 0.9998).abs() > 0.1);
@@ -370,10 +381,14 @@ mod tests {
     #[test]
     fn reference_batch_scaling() {
         let r = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0];
-        let group = estimator(4, ScaleRewards::Group, 1e-4).compute_scalar(&r).unwrap();
+        let group = estimator(4, ScaleRewards::Group, 1e-4)
+            .compute_scalar(&r)
+            .unwrap();
         assert_close(&group.advantages[4..], &[0.0; 4]);
         assert!((group.metrics["frac_reward_zero_std"] - 0.5).abs() < 1e-12);
-        let batch = estimator(4, ScaleRewards::Batch, 1e-4).compute_scalar(&r).unwrap();
+        let batch = estimator(4, ScaleRewards::Batch, 1e-4)
+            .compute_scalar(&r)
+            .unwrap();
         assert_close(
             &batch.advantages,
             &[1.079890, -1.079890, -1.079890, 1.079890, 0.0, 0.0, 0.0, 0.0],
@@ -388,7 +403,9 @@ mod tests {
     #[test]
     fn pref_grpo_figure_one() {
         let w = [0.0, 2.0 / 3.0, 1.0, 1.0 / 3.0];
-        let out = estimator(4, ScaleRewards::Group, 1e-8).compute_scalar(&w).unwrap();
+        let out = estimator(4, ScaleRewards::Group, 1e-8)
+            .compute_scalar(&w)
+            .unwrap();
         let a = &out.advantages;
         let rounded: Vec<f64> = a.iter().map(|x| (x * 100.0).round() / 100.0).collect();
         assert_eq!(rounded, vec![-1.16, 0.39, 1.16, -0.39]);
@@ -399,7 +416,9 @@ mod tests {
     #[test]
     fn nan_rewards_get_zero_advantage_and_are_left_out_of_stats() {
         let r = [1.0, f64::NAN, 0.0, 1.0];
-        let out = estimator(4, ScaleRewards::Group, 1e-4).compute_scalar(&r).unwrap();
+        let out = estimator(4, ScaleRewards::Group, 1e-4)
+            .compute_scalar(&r)
+            .unwrap();
         // group of the finite three: mean 2/3, unbiased std 0.577350
         let std = (1.0f64 / 3.0).sqrt();
         assert_close(
@@ -448,7 +467,12 @@ mod tests {
         let s = std::f64::consts::FRAC_1_SQRT_2;
         let za = [0.5 / (s + eps), -0.5 / (s + eps), 0.0, 0.0];
         let sb = 3.0 * s;
-        let zb = [-1.5 / (sb + eps), 1.5 / (sb + eps), -0.5 / (s + eps), 0.5 / (s + eps)];
+        let zb = [
+            -1.5 / (sb + eps),
+            1.5 / (sb + eps),
+            -0.5 / (s + eps),
+            0.5 / (s + eps),
+        ];
         let summed: Vec<f64> = (0..4).map(|i| za[i] + 2.0 * zb[i]).collect();
         let mean = summed.iter().sum::<f64>() / 4.0;
         let std = (summed.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 3.0).sqrt();

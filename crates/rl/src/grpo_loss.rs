@@ -12,9 +12,7 @@ use std::collections::BTreeMap;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::advantage::{
-    AdvantageConfig, MultiObjectiveAggregation, ScaleRewards, TRL_STD_EPSILON,
-};
+use crate::advantage::{AdvantageConfig, MultiObjectiveAggregation, ScaleRewards, TRL_STD_EPSILON};
 use crate::error::{Error, Result, invalid};
 
 /// How per-token losses are aggregated into the scalar loss (TRL `loss_type`).
@@ -211,6 +209,10 @@ pub struct GrpoLossInput {
     /// `grpo`/`bnpo`/`dr_grpo`: micro-batches per optimizer step; the loss is divided by it
     /// (default 1).
     pub gradient_accumulation_steps: usize,
+    /// `dapo`: micro-steps per generation batch; when set, the normaliser is multiplied by
+    /// `gradient_accumulation_steps / steps_per_generation` (TRL 1.16). `None` = TRL's default
+    /// `steps_per_generation = gradient_accumulation_steps`, a factor of 1.
+    pub steps_per_generation: Option<usize>,
 }
 
 impl GrpoLossInput {
@@ -225,6 +227,7 @@ impl GrpoLossInput {
             num_items_in_batch: None,
             num_processes: 1,
             gradient_accumulation_steps: 1,
+            steps_per_generation: None,
         }
     }
 
@@ -252,9 +255,16 @@ impl GrpoLossInput {
         self
     }
 
-    /// Sets the gradient accumulation steps (`grpo`, `bnpo`, `dr_grpo`).
+    /// Sets the gradient accumulation steps (`grpo`, `bnpo`, `dr_grpo`; `dapo` with
+    /// [`GrpoLossInput::with_steps_per_generation`]).
     pub fn with_gradient_accumulation_steps(mut self, n: usize) -> Self {
         self.gradient_accumulation_steps = n;
+        self
+    }
+
+    /// Sets the micro-steps per generation batch (`dapo`).
+    pub fn with_steps_per_generation(mut self, n: usize) -> Self {
+        self.steps_per_generation = Some(n);
         self
     }
 }
@@ -281,7 +291,10 @@ impl GrpoLossOutput {
         let read = |t: &Tensor<1>| t.clone().into_scalar::<f64>();
         let mut m = BTreeMap::new();
         m.insert("clip_ratio/low_mean".to_owned(), read(&self.clip_ratio_low));
-        m.insert("clip_ratio/high_mean".to_owned(), read(&self.clip_ratio_high));
+        m.insert(
+            "clip_ratio/high_mean".to_owned(),
+            read(&self.clip_ratio_high),
+        );
         m.insert(
             "clip_ratio/region_mean".to_owned(),
             read(&self.clip_ratio_region),
@@ -338,8 +351,9 @@ impl GrpoLoss {
     ///
     /// # Errors
     /// [`Error::MissingInput`] if β ≠ 0 without `ref_logps`, or `dapo` without
-    /// `num_items_in_batch`; [`Error::InvalidConfig`] for a non-positive
-    /// `num_items_in_batch`, `num_processes` or `gradient_accumulation_steps`.
+    /// `num_items_in_batch`; [`Error::InvalidConfig`] for a negative or non-finite
+    /// `num_items_in_batch` (0 is clamped to 1, as TRL), or a zero `num_processes`,
+    /// `gradient_accumulation_steps` or `steps_per_generation`.
     ///
     /// # Panics
     /// If the shapes disagree.
@@ -353,6 +367,7 @@ impl GrpoLoss {
             num_items_in_batch,
             num_processes,
             gradient_accumulation_steps,
+            steps_per_generation,
         } = input;
         let [b, t] = logps.dims();
         assert_eq!(mask.dims(), [b, t], "completion_mask must be [B, T]");
@@ -362,6 +377,9 @@ impl GrpoLoss {
         }
         if num_processes == 0 {
             return Err(invalid("num_processes", "must be > 0"));
+        }
+        if steps_per_generation == Some(0) {
+            return Err(invalid("steps_per_generation", "must be > 0"));
         }
         let ref_logps = match (self.beta != 0.0, ref_logps) {
             (true, None) => {
@@ -428,8 +446,8 @@ impl GrpoLoss {
         if let Some(ref_logps) = ref_logps {
             assert_eq!(ref_logps.dims(), [b, t], "ref_logps must be [B, T]");
             let kl = k3_kl(logps, ref_logps);
-            let kl_mean = (kl.clone().detach() * mask.clone()).sum()
-                / mask.clone().sum().clamp_min(1.0);
+            let kl_mean =
+                (kl.clone().detach() * mask.clone()).sum() / mask.clone().sum().clamp_min(1.0);
             kl_metric = Some(kl_mean);
             per_token = per_token + kl * self.beta;
         }
@@ -449,13 +467,18 @@ impl GrpoLoss {
                     reason: "loss_type `dapo` divides by the active tokens of the whole \
                              generation batch",
                 })?;
-                if !(n.is_finite() && n > 0.0) {
+                if !(n.is_finite() && n >= 0.0) {
                     return Err(invalid(
                         "num_items_in_batch",
-                        format!("must be finite and > 0, got {n}"),
+                        format!("must be finite and ≥ 0, got {n}"),
                     ));
                 }
-                masked.sum() / (n / num_processes as f64)
+                // TRL: num_items.clamp(min=1) / num_processes [· GA / steps_per_generation]
+                let mut normalizer = n.max(1.0) / num_processes as f64;
+                if let Some(spg) = steps_per_generation {
+                    normalizer *= ga / spg as f64;
+                }
+                masked.sum() / normalizer
             }
         };
         Ok(GrpoLossOutput {
@@ -587,6 +610,14 @@ mod tests {
             .with_num_processes(2);
         let out = loss_of(GrpoLossType::Dapo).forward(input).unwrap();
         assert!((scalar(out.loss) + 0.108234).abs() < TOL);
+        // TRL 1.16: dapo normaliser × GA / steps_per_generation (here 2/4 → loss doubles).
+        let (logps, adv, mask) = reference_batch(&d);
+        let input = GrpoLossInput::new(logps, adv, mask)
+            .with_num_items_in_batch(16.0)
+            .with_gradient_accumulation_steps(2)
+            .with_steps_per_generation(4);
+        let out = loss_of(GrpoLossType::Dapo).forward(input).unwrap();
+        assert!((scalar(out.loss) + 2.0 * 0.108234).abs() < TOL);
     }
 
     #[test]
@@ -799,7 +830,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cfg.loss_type, GrpoLossType::DrGrpo);
-        assert_eq!(cfg.importance_sampling_level, ImportanceSamplingLevel::Sequence);
+        assert_eq!(
+            cfg.importance_sampling_level,
+            ImportanceSamplingLevel::Sequence
+        );
         assert_eq!(cfg.scale_rewards, ScaleRewards::None);
         assert_eq!(cfg.epsilon_high, Some(0.28));
         assert!(cfg.init().is_ok());

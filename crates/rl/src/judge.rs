@@ -275,20 +275,28 @@ mod tests {
 
     #[test]
     fn threshold_judge() {
-        let j = BradleyTerryJudge::new(len_score, BradleyTerryDecision::Threshold { tie_margin: 0.0 })
-            .unwrap();
+        let j = BradleyTerryJudge::new(
+            len_score,
+            BradleyTerryDecision::Threshold { tie_margin: 0.0 },
+        )
+        .unwrap();
         assert_eq!(j.judge("p", "aaa", "a").unwrap(), Verdict::First);
         assert_eq!(j.judge("p", "a", "aaa").unwrap(), Verdict::Second);
         assert_eq!(j.judge("p", "ab", "cd").unwrap(), Verdict::Tie);
         assert!((j.probability("p", "aa", "a") - 0.731_058_578_630_004_9).abs() < 1e-12);
         // σ(1) − ½ = 0.231: a margin of 0.3 turns a one-character gap into a tie.
-        let wide =
-            BradleyTerryJudge::new(len_score, BradleyTerryDecision::Threshold { tie_margin: 0.3 })
-                .unwrap();
+        let wide = BradleyTerryJudge::new(
+            len_score,
+            BradleyTerryDecision::Threshold { tie_margin: 0.3 },
+        )
+        .unwrap();
         assert_eq!(wide.judge("p", "aa", "a").unwrap(), Verdict::Tie);
         assert!(
-            BradleyTerryJudge::new(len_score, BradleyTerryDecision::Threshold { tie_margin: 0.5 })
-                .is_err()
+            BradleyTerryJudge::new(
+                len_score,
+                BradleyTerryDecision::Threshold { tie_margin: 0.5 }
+            )
+            .is_err()
         );
     }
 
@@ -296,7 +304,8 @@ mod tests {
     /// First is close to σ(1) = 0.731; the same call repeats exactly.
     #[test]
     fn sampled_judge_frequency_and_reproducibility() {
-        let j = BradleyTerryJudge::new(len_score, BradleyTerryDecision::Sample { seed: 7 }).unwrap();
+        let j =
+            BradleyTerryJudge::new(len_score, BradleyTerryDecision::Sample { seed: 7 }).unwrap();
         let n = 20_000;
         let firsts = (0..n)
             .filter(|i| j.judge(&format!("prompt {i}"), "aa", "a").unwrap() == Verdict::First)
@@ -304,11 +313,17 @@ mod tests {
         let share = firsts as f64 / n as f64;
         // binomial sd = sqrt(.731·.269/20000) = 0.0031; allow 5 sd
         assert!((share - 0.731_058_6).abs() < 0.016, "share {share}");
-        let a: Vec<Verdict> = (0..50).map(|i| j.judge(&i.to_string(), "aa", "a").unwrap()).collect();
-        let b: Vec<Verdict> = (0..50).map(|i| j.judge(&i.to_string(), "aa", "a").unwrap()).collect();
+        let a: Vec<Verdict> = (0..50)
+            .map(|i| j.judge(&i.to_string(), "aa", "a").unwrap())
+            .collect();
+        let b: Vec<Verdict> = (0..50)
+            .map(|i| j.judge(&i.to_string(), "aa", "a").unwrap())
+            .collect();
         assert_eq!(a, b);
         let j2 = j.with_seed(8);
-        let c: Vec<Verdict> = (0..50).map(|i| j2.judge(&i.to_string(), "aa", "a").unwrap()).collect();
+        let c: Vec<Verdict> = (0..50)
+            .map(|i| j2.judge(&i.to_string(), "aa", "a").unwrap())
+            .collect();
         assert_ne!(a, c);
     }
 
@@ -317,9 +332,18 @@ mod tests {
         let j = judge_from_scores(len_score);
         assert_eq!(j.judge("p", "xx", "x").unwrap(), Verdict::First);
         assert_eq!(j.judge("p", "x", "y").unwrap(), Verdict::Tie);
-        assert_eq!(Verdict::debiased(Verdict::First, Verdict::First), Verdict::First);
-        assert_eq!(Verdict::debiased(Verdict::First, Verdict::Second), Verdict::Tie);
-        assert_eq!(Verdict::debiased(Verdict::Tie, Verdict::Second), Verdict::Tie);
+        assert_eq!(
+            Verdict::debiased(Verdict::First, Verdict::First),
+            Verdict::First
+        );
+        assert_eq!(
+            Verdict::debiased(Verdict::First, Verdict::Second),
+            Verdict::Tie
+        );
+        assert_eq!(
+            Verdict::debiased(Verdict::Tie, Verdict::Second),
+            Verdict::Tie
+        );
         assert_eq!(Verdict::Second.flipped(), Verdict::First);
         assert_eq!(Verdict::Tie.points(), (0.5, 0.5));
     }

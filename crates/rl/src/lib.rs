@@ -10,13 +10,13 @@ pub mod reward;
 pub mod win_rate;
 
 pub use advantage::{
-    AdvantageConfig, AdvantageEstimator, AdvantageOutput, MultiObjectiveAggregation,
-    ScaleRewards, TRL_STD_EPSILON,
+    AdvantageConfig, AdvantageEstimator, AdvantageOutput, MultiObjectiveAggregation, ScaleRewards,
+    TRL_STD_EPSILON,
 };
 pub use error::{Error, Result};
 pub use grpo_loss::{
-    GrpoLoss, GrpoLossConfig, GrpoLossInput, GrpoLossOutput, GrpoLossType,
-    ImportanceSamplingLevel, active_tokens, k3_kl, mask_truncated_completions,
+    GrpoLoss, GrpoLossConfig, GrpoLossInput, GrpoLossOutput, GrpoLossType, ImportanceSamplingLevel,
+    active_tokens, k3_kl, mask_truncated_completions,
 };
 pub use judge::{
     BradleyTerryDecision, BradleyTerryJudge, PairwiseJudge, ProgrammaticJudge, Verdict,

@@ -118,10 +118,16 @@ impl LlmJudgeConfig {
             }
         }
         if self.first_markers.iter().all(String::is_empty) {
-            return Err(invalid("first_markers", "needs at least one non-empty marker"));
+            return Err(invalid(
+                "first_markers",
+                "needs at least one non-empty marker",
+            ));
         }
         if self.second_markers.iter().all(String::is_empty) {
-            return Err(invalid("second_markers", "needs at least one non-empty marker"));
+            return Err(invalid(
+                "second_markers",
+                "needs at least one non-empty marker",
+            ));
         }
         if self.workers == 0 {
             return Err(invalid("workers", "must be > 0"));
@@ -132,7 +138,10 @@ impl LlmJudgeConfig {
         if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
             return Err(invalid(
                 "base_url",
-                format!("must start with http:// or https://, got `{}`", self.base_url),
+                format!(
+                    "must start with http:// or https://, got `{}`",
+                    self.base_url
+                ),
             ));
         }
         let api_key = match &self.api_key_env {
@@ -474,7 +483,10 @@ mod tests {
         );
         // marker outside the tag does not count; no tag → unparsable
         assert_eq!(j.parse("Response 1 is better"), ParsedAnswer::Unparsable);
-        assert_eq!(j.parse("<answer>both good</answer>"), ParsedAnswer::Unparsable);
+        assert_eq!(
+            j.parse("<answer>both good</answer>"),
+            ParsedAnswer::Unparsable
+        );
         assert_eq!(
             j.parse("<answer>1 is better or 2 is better</answer>"),
             ParsedAnswer::Unparsable

@@ -100,7 +100,10 @@ impl<C: ?Sized> RewardSet<C> {
     /// name, and for `reward_weights` if its length differs or a weight is not finite.
     pub fn new(functions: Vec<Box<dyn RewardFn<C>>>, weights: Option<&[f64]>) -> Result<Self> {
         if functions.is_empty() {
-            return Err(invalid("reward_funcs", "at least one reward function is needed"));
+            return Err(invalid(
+                "reward_funcs",
+                "at least one reward function is needed",
+            ));
         }
         for (i, f) in functions.iter().enumerate() {
             if functions[..i].iter().any(|g| g.name() == f.name()) {
@@ -198,7 +201,9 @@ pub struct FnReward<F> {
 
 impl<F> fmt::Debug for FnReward<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FnReward").field("name", &self.name).finish()
+        f.debug_struct("FnReward")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -234,13 +239,20 @@ mod tests {
     use super::*;
 
     fn len_reward() -> Box<dyn RewardFn> {
-        Box::new(FnReward::new("len", |_: &str, c: &str| Some(c.len() as f64)))
+        Box::new(FnReward::new(
+            "len",
+            |_: &str, c: &str| Some(c.len() as f64),
+        ))
     }
 
     #[test]
     fn nan_scores_become_none_and_are_counted() {
         let nan: Box<dyn RewardFn> = Box::new(FnReward::new("nan", |_: &str, c: &str| {
-            if c == "bad" { Some(f64::NAN) } else { Some(1.0) }
+            if c == "bad" {
+                Some(f64::NAN)
+            } else {
+                Some(1.0)
+            }
         }));
         let set = RewardSet::new(vec![len_reward(), nan], Some(&[1.0, 0.5])).unwrap();
         let cols = set.score(&["p", "p"], &["ok", "bad"]).unwrap();

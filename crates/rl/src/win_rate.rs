@@ -176,7 +176,7 @@ impl<J> WinRateReward<J> {
                 got: prompts.len(),
             });
         }
-        if n == 0 || n % g != 0 {
+        if n == 0 || !n.is_multiple_of(g) {
             return Err(Error::SizeMismatch {
                 what: "batch size (a positive multiple of num_generations)",
                 expected: n.div_ceil(g).max(1) * g,
@@ -298,7 +298,8 @@ mod tests {
     /// (lower index) wins everything; with debiasing every pair disagrees → all ties → ½.
     #[test]
     fn swap_debias_removes_position_bias() {
-        let biased = crate::judge::ProgrammaticJudge::new(|_: &str, _: &str, _: &str| Verdict::First);
+        let biased =
+            crate::judge::ProgrammaticJudge::new(|_: &str, _: &str, _: &str| Verdict::First);
         let biased = std::sync::Arc::new(biased);
         let cfg = WinRateConfig {
             num_generations: 3,
@@ -336,6 +337,16 @@ mod tests {
         assert!(reward.score(&["p"; 3], &["a", "b", "c"]).is_err());
         let err = reward.score(&["p", "q"], &["a", "b"]).unwrap_err();
         assert!(err.to_string().contains("prompts"), "{err}");
-        assert!(WinRateReward::new("x", (), WinRateConfig { num_generations: 1, ..Default::default() }).is_err());
+        assert!(
+            WinRateReward::new(
+                "x",
+                (),
+                WinRateConfig {
+                    num_generations: 1,
+                    ..Default::default()
+                }
+            )
+            .is_err()
+        );
     }
 }

@@ -1,8 +1,7 @@
 //! End-to-end tests of the LLM judge against a local HTTP/1.1 server.
 
 use prefopt_rl::{
-    Error, LlmJudge, LlmJudgeConfig, PairwiseJudge, RewardFn, Verdict, WinRateConfig,
-    WinRateReward,
+    Error, LlmJudge, LlmJudgeConfig, PairwiseJudge, RewardFn, Verdict, WinRateConfig, WinRateReward,
 };
 
 use crate::http_server::{TestServer, chat_reply};
@@ -26,7 +25,10 @@ fn request_shape_and_retry_on_500() {
         if k == 0 {
             (500, r#"{"error":"overloaded"}"#.into())
         } else {
-            (200, chat_reply("<think>a</think><answer>Response 1 is better</answer>"))
+            (
+                200,
+                chat_reply("<think>a</think><answer>Response 1 is better</answer>"),
+            )
         }
     }));
     let judge = LlmJudgeConfig {
@@ -39,7 +41,10 @@ fn request_shape_and_retry_on_500() {
     }
     .init()
     .unwrap();
-    assert_eq!(judge.judge("Say hi", "hi", "hello").unwrap(), Verdict::First);
+    assert_eq!(
+        judge.judge("Say hi", "hi", "hello").unwrap(),
+        Verdict::First
+    );
     let stats = judge.stats();
     assert_eq!((stats.judgements, stats.attempts, stats.retries), (1, 2, 1));
     assert_eq!(stats.unparsable, 0);
@@ -53,7 +58,11 @@ fn request_shape_and_retry_on_500() {
         r.header("authorization"),
         Some(format!("Bearer {}", env!("CARGO_PKG_NAME")).as_str())
     );
-    assert!(r.header("content-type").unwrap().starts_with("application/json"));
+    assert!(
+        r.header("content-type")
+            .unwrap()
+            .starts_with("application/json")
+    );
     let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(body["model"], "unified-reward");
     assert_eq!(body["max_tokens"], 2048);
@@ -84,7 +93,10 @@ fn unparsable_answer_is_a_counted_tie() {
     assert_eq!(judge.judge("p", "a", "b").unwrap(), Verdict::Second);
     assert_eq!(judge.judge("p", "a", "b").unwrap(), Verdict::Tie);
     let stats = judge.stats();
-    assert_eq!((stats.judgements, stats.unparsable, stats.retries), (3, 2, 0));
+    assert_eq!(
+        (stats.judgements, stats.unparsable, stats.retries),
+        (3, 2, 0)
+    );
     let metrics = stats.metrics();
     assert!(metrics.contains(&("judge/unparsable".to_owned(), 2.0)));
 }
@@ -168,7 +180,16 @@ fn win_rate_reward_over_llm_judge() {
     let prompts = ["p", "p", "p", "p", "q", "q", "q", "q"];
     let w = reward.score(&prompts, &completions).unwrap();
     let third = 1.0 / 3.0;
-    let want = [0.0, 2.0 * third, 1.0, third, 0.5 * third, 0.5 * third, 2.0 * third, 1.0];
+    let want = [
+        0.0,
+        2.0 * third,
+        1.0,
+        third,
+        0.5 * third,
+        0.5 * third,
+        2.0 * third,
+        1.0,
+    ];
     for (got, want) in w.iter().zip(want) {
         assert!((got.unwrap() - want).abs() < 1e-12, "{w:?}");
     }
@@ -205,6 +226,32 @@ fn a_failing_judge_fails_the_whole_reward() {
         },
     )
     .unwrap();
-    let err = reward.score(&["p"; 6], &["a", "b", "c", "d", "e", "f"]).unwrap_err();
+    let err = reward
+        .score(&["p"; 6], &["a", "b", "c", "d", "e", "f"])
+        .unwrap_err();
     assert!(matches!(err, Error::Endpoint { attempts: 2, .. }), "{err}");
+}
+
+#[test]
+fn judge_batch_keeps_input_order() {
+    let server = TestServer::start(Box::new(longer_wins));
+    let judge = LlmJudgeConfig {
+        workers: 3,
+        ..config(&server)
+    }
+    .init()
+    .unwrap();
+    let requests = [
+        ("p", "aa", "a"),
+        ("p", "a", "aa"),
+        ("p", "a", "b"),
+        ("p", "abc", "ab"),
+        ("p", "", "x"),
+        ("p", "xyz", "x"),
+    ];
+    let verdicts = judge.judge_batch(&requests).unwrap();
+    use Verdict::{First, Second, Tie};
+    assert_eq!(verdicts, vec![First, Second, Tie, First, Second, First]);
+    assert_eq!(server.recorded().len(), 6);
+    assert_eq!(judge.stats().unparsable, 1);
 }

@@ -2,19 +2,28 @@
 //! win-rate invariants as property tests.
 
 use burn::prelude::*;
-use proptest::prelude::*;
 use prefopt_rl::{
     AdvantageConfig, BradleyTerryDecision, BradleyTerryJudge, FnReward, GrpoLossConfig,
     GrpoLossInput, GrpoLossType, RewardFn, RewardSet, ScaleRewards, Verdict, WinRateConfig,
     WinRateReward, group_pairs, judge_from_scores, win_rates,
 };
+use proptest::prelude::*;
 
 fn verdict() -> impl Strategy<Value = Verdict> {
-    prop_oneof![Just(Verdict::First), Just(Verdict::Second), Just(Verdict::Tie)]
+    prop_oneof![
+        Just(Verdict::First),
+        Just(Verdict::Second),
+        Just(Verdict::Tie)
+    ]
 }
 
 fn group_and_verdicts() -> impl Strategy<Value = (usize, Vec<Verdict>)> {
-    (2usize..12).prop_flat_map(|g| (Just(g), proptest::collection::vec(verdict(), g * (g - 1) / 2)))
+    (2usize..12).prop_flat_map(|g| {
+        (
+            Just(g),
+            proptest::collection::vec(verdict(), g * (g - 1) / 2),
+        )
+    })
 }
 
 proptest! {
@@ -98,8 +107,17 @@ fn figure_one_end_to_end() {
         advantage_clip: Some(5.0),
         ..Default::default()
     };
-    let out = cfg.advantage_config().init().unwrap().compute(&columns).unwrap();
-    let rounded: Vec<f64> = out.advantages.iter().map(|a| (a * 100.0).round() / 100.0).collect();
+    let out = cfg
+        .advantage_config()
+        .init()
+        .unwrap()
+        .compute(&columns)
+        .unwrap();
+    let rounded: Vec<f64> = out
+        .advantages
+        .iter()
+        .map(|a| (a * 100.0).round() / 100.0)
+        .collect();
     assert_eq!(rounded, vec![-1.16, 0.39, 1.16, -0.39]);
     assert!((out.metrics["reward"] - 0.5).abs() < 1e-12);
     assert!((out.metrics["rewards/pref_win_rate/mean"] - 0.5).abs() < 1e-12);
@@ -107,19 +125,32 @@ fn figure_one_end_to_end() {
 
     let device = Device::flex().autodiff();
     let logps = Tensor::<2>::from_data(
-        TensorData::new(vec![-0.5f32, -0.7, -0.2, -0.9, -0.4, -0.3, -0.8, -0.6], [4, 2]),
+        TensorData::new(
+            vec![-0.5f32, -0.7, -0.2, -0.9, -0.4, -0.3, -0.8, -0.6],
+            [4, 2],
+        ),
         &device,
     )
     .require_grad();
     let mask = Tensor::<2>::ones([4, 2], &device);
     let loss = cfg.init().unwrap();
     let result = loss
-        .forward(GrpoLossInput::new(logps.clone(), out.to_tensor(&device), mask))
+        .forward(GrpoLossInput::new(
+            logps.clone(),
+            out.to_tensor(&device),
+            mask,
+        ))
         .unwrap();
     let value: f64 = result.loss.clone().into_scalar::<f64>();
     assert!(value.abs() < 1e-6, "loss at rho = 1 is {value}");
     let grads = result.loss.backward();
-    let g = logps.grad(&grads).unwrap().into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+    let g = logps
+        .grad(&grads)
+        .unwrap()
+        .into_data()
+        .convert::<f64>()
+        .try_to_vec::<f64>()
+        .unwrap();
     // ∂L/∂log π = −Â_i / (|o_i| · B): the best image (index 2) is pushed up most.
     for (t, gv) in g.iter().enumerate() {
         let want = -out.advantages[t / 2] / 8.0;
@@ -164,7 +195,11 @@ fn bradley_terry_win_rates_are_deterministic_under_concurrency() {
 #[test]
 fn nan_reward_gets_zero_advantage() {
     let f = FnReward::new("flaky", |_: &str, c: &str| {
-        if c == "bad" { Some(f64::NAN) } else { Some(c.len() as f64) }
+        if c == "bad" {
+            Some(f64::NAN)
+        } else {
+            Some(c.len() as f64)
+        }
     });
     let set = RewardSet::new(vec![Box::new(f) as Box<dyn RewardFn>], None).unwrap();
     let cols = set.score(&["p"; 4], &["a", "bad", "abc", "ab"]).unwrap();

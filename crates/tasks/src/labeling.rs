@@ -198,8 +198,14 @@ mod tests {
             &PairOptions::default(),
         );
         assert_eq!(pairs.len(), 1);
-        assert_eq!((pairs[0].chosen.as_str(), pairs[0].rejected.as_str()), (" c1", " c2"));
-        assert_eq!((pairs[0].chosen_score, pairs[0].rejected_score), (0.9, -0.4));
+        assert_eq!(
+            (pairs[0].chosen.as_str(), pairs[0].rejected.as_str()),
+            (" c1", " c2")
+        );
+        assert_eq!(
+            (pairs[0].chosen_score, pairs[0].rejected_score),
+            (0.9, -0.4)
+        );
     }
 
     #[test]
@@ -217,7 +223,10 @@ mod tests {
             ..options
         };
         // margins > 0.6: (c1,c0)=0.8 (c1,c2)=1.3 (c3,c0)=0.8 (c3,c2)=1.3; (c0,c2)=0.5 dropped
-        assert_eq!(preference_pairs(&[item(&[0.1, 0.9, -0.4, 0.9])], &with_margin).len(), 4);
+        assert_eq!(
+            preference_pairs(&[item(&[0.1, 0.9, -0.4, 0.9])], &with_margin).len(),
+            4
+        );
     }
 
     #[test]

@@ -75,7 +75,10 @@ impl TinyLlamaConfig {
                 self.hidden_size, self.num_attention_heads
             ));
         }
-        if !self.num_attention_heads.is_multiple_of(self.num_key_value_heads) {
+        if !self
+            .num_attention_heads
+            .is_multiple_of(self.num_key_value_heads)
+        {
             return bad(format!(
                 "num_attention_heads {} is not a multiple of num_key_value_heads {}",
                 self.num_attention_heads, self.num_key_value_heads
@@ -112,10 +115,16 @@ impl TinyLlamaConfig {
     }
 
     /// The Hugging Face `config.json` (`model_type: "llama"`).
-    pub fn to_hf_json(&self, vocab_size: usize, special: &SpecialTokenIds) -> Result<serde_json::Value> {
+    pub fn to_hf_json(
+        &self,
+        vocab_size: usize,
+        special: &SpecialTokenIds,
+    ) -> Result<serde_json::Value> {
         self.validate()?;
         if vocab_size == 0 {
-            return Err(TaskError::InvalidInput("vocab_size must be positive".into()));
+            return Err(TaskError::InvalidInput(
+                "vocab_size must be positive".into(),
+            ));
         }
         Ok(serde_json::json!({
             "architectures": ["LlamaForCausalLM"],
@@ -147,7 +156,12 @@ impl TinyLlamaConfig {
 
     /// Writes `config.json` and `generation_config.json` into `dir`; returns the
     /// `config.json` path.
-    pub fn write(&self, dir: &Path, vocab_size: usize, special: &SpecialTokenIds) -> Result<PathBuf> {
+    pub fn write(
+        &self,
+        dir: &Path,
+        vocab_size: usize,
+        special: &SpecialTokenIds,
+    ) -> Result<PathBuf> {
         let path = dir.join("config.json");
         write_json(&path, &self.to_hf_json(vocab_size, special)?)?;
         write_json(
@@ -185,7 +199,10 @@ mod tests {
             ..c
         };
         // k and v shrink to 64·32 each: attention 2·4096 + 2·2048 = 12288
-        assert_eq!(tied.parameter_count(1000), 64_000 + 2 * (12_288 + 49_152 + 128) + 64);
+        assert_eq!(
+            tied.parameter_count(1000),
+            64_000 + 2 * (12_288 + 49_152 + 128) + 64
+        );
     }
 
     #[test]

@@ -20,7 +20,9 @@ use crate::corpus_files::{write_prompts_jsonl, write_sft_jsonl};
 use crate::error::{Result, TaskError};
 use crate::jsonl_writer::write_json;
 use crate::model_config::TinyLlamaConfig;
-use crate::sentiment::{CorpusStats, ReviewGrammar, corpus_stats, distinct_prompts, generate_reviews};
+use crate::sentiment::{
+    CorpusStats, ReviewGrammar, corpus_stats, distinct_prompts, generate_reviews,
+};
 use crate::tokenizer_training::{TokenizerTrainingConfig, TrainedTokenizer, train_tokenizer};
 
 /// How much data to generate.

@@ -23,7 +23,11 @@ pub struct SummaryRow {
 
 impl SummaryRow {
     /// A row from the rewards of `method`'s samples (mean and `n − 1` standard deviation).
-    pub fn from_rewards(method: impl Into<String>, rewards: &[f64], kl_to_sft: Option<f64>) -> Self {
+    pub fn from_rewards(
+        method: impl Into<String>,
+        rewards: &[f64],
+        kl_to_sft: Option<f64>,
+    ) -> Self {
         let stats = RewardStats::of(rewards);
         Self {
             method: method.into(),

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
+use tokenizers::models::TrainerWrapper;
 use tokenizers::models::bpe::{BPE, BpeTrainer};
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::processors::template::TemplateProcessing;
@@ -101,7 +102,7 @@ where
         )));
     }
     let specials = [BOS_TOKEN, EOS_TOKEN, PAD_TOKEN];
-    let mut trainer = BpeTrainer::builder()
+    let mut trainer: TrainerWrapper = BpeTrainer::builder()
         .vocab_size(config.vocab_size)
         .min_frequency(config.min_frequency)
         .show_progress(false)
@@ -112,7 +113,8 @@ where
                 .collect(),
         )
         .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
-        .build();
+        .build()
+        .into();
     let mut tokenizer = Tokenizer::new(BPE::default());
     tokenizer
         .with_pre_tokenizer(Some(ByteLevel::new(false, true, true)))

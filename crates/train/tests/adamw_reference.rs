@@ -10,6 +10,45 @@ fn to_f32(v: &serde_json::Value) -> Vec<f32> {
     flat(v).into_iter().map(|x| x as f32).collect()
 }
 
+/// Max |param - torch| over the 5 steps of reference case `index`, for an optimizer `step`
+/// function.
+fn max_deviation(index: usize, mut step: impl FnMut(f64, Pair, GradientsParams) -> Pair) -> f64 {
+    let device = Device::flex().autodiff();
+    let reference = reference();
+    let case = &reference["adamw"][index];
+    let mut model = Pair::new(to_f32(&case["w0"]), [2, 3], to_f32(&case["b0"]), &device);
+    let mut worst: f64 = 0.0;
+    for (t, lr) in flat(&case["lrs"]).into_iter().enumerate() {
+        let gw = Tensor::from_data(TensorData::new(to_f32(&case["grad_w"][t]), [2, 3]), &device);
+        let gb = Tensor::from_data(TensorData::new(to_f32(&case["grad_b"][t]), [3]), &device);
+        let grads = GradientsParams::from_grads(model.linear_loss(gw, gb).backward(), &model);
+        model = step(lr, model, grads);
+        let want = &case["params_after_step"][t];
+        worst = worst
+            .max(max_abs_diff(&values(model.w.val()), &flat(&want["w"])))
+            .max(max_abs_diff(&values(model.b.val()), &flat(&want["b"])));
+    }
+    worst
+}
+
+#[test]
+fn deviation_from_torch_is_at_rounding_level_and_below_burns_adamw() {
+    // Ours: f64 bias corrections, torch's order of operations.
+    let mut ours = AdamWConfig::new().init().unwrap();
+    let ours_dev = max_deviation(0, |lr, m, g| ours.step(lr, m, g));
+    // Burn's AdamW with torch's hyper-parameters: bias corrections in f32.
+    let mut burn_adamw = burn::optim::AdamWConfig::new()
+        .with_epsilon(1e-8)
+        .with_weight_decay(0.01)
+        .init();
+    let burn_dev = max_deviation(0, |lr, m, g| burn_adamw.step(lr, m, g));
+    assert!(ours_dev <= 1e-7, "ours deviates by {ours_dev:e}");
+    assert!(
+        burn_dev > 10.0 * ours_dev,
+        "burn {burn_dev:e} vs ours {ours_dev:e}"
+    );
+}
+
 #[test]
 fn matches_torch_adamw_for_5_steps() {
     let device = Device::flex().autodiff();

@@ -71,9 +71,7 @@ fn hand_values() {
     // A norm under the threshold leaves the gradients bit-identical.
     let mut again = GradientsParams::new();
     again.register(model.w.id, grads.get::<2>(model.w.id).unwrap());
-    assert_eq!(
-        clip_grad_norm(&model, &mut again, 100.0),
-        global_grad_norm(&model, &grads)
-    );
+    let norm_w = clip_grad_norm(&model, &mut again, 100.0);
+    assert!((norm_w - 2.5).abs() < 1e-6, "{norm_w}");
     assert_eq!(values(again.get::<2>(model.w.id).unwrap()), w);
 }

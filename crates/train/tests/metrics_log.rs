@@ -23,7 +23,7 @@ fn lines_round_trip_and_resume_drops_later_steps() {
     assert_eq!(text.lines().count(), 3);
     assert_eq!(
         text.lines().next().unwrap(),
-        r#"{"loss":0.1,"grad_norm":0.5,"learning_rate":1e-5,"rewards/chosen":10.0,"epoch":0.1,"step":10}"#
+        r#"{"loss":0.1,"grad_norm":0.5,"learning_rate":0.00001,"rewards/chosen":10.0,"epoch":0.1,"step":10}"#
     );
     let records = read_metrics(&path).unwrap();
     assert_eq!(records.len(), 3);

@@ -209,8 +209,10 @@ impl CpoOutput {
     /// Reads the metrics to the host as `(TRL name, value)`, `nll_loss` last (one
     /// synchronisation).
     pub fn read_metrics(&self) -> Vec<(&'static str, f64)> {
-        let values =
-            read_f64(Tensor::cat(vec![self.metrics.summary(), self.nll_loss.clone()], 0));
+        let values = read_f64(Tensor::cat(
+            vec![self.metrics.summary(), self.nll_loss.clone()],
+            0,
+        ));
         let pairs = PairMetricValues {
             rewards_chosen: values[0],
             rewards_rejected: values[1],

@@ -129,10 +129,7 @@ impl DpoInputs {
                     policy_chosen: fix("tail_logps.policy_chosen", t.policy_chosen)?,
                     policy_rejected: fix("tail_logps.policy_rejected", t.policy_rejected)?,
                     reference_chosen: fix("tail_logps.reference_chosen", t.reference_chosen)?,
-                    reference_rejected: fix(
-                        "tail_logps.reference_rejected",
-                        t.reference_rejected,
-                    )?,
+                    reference_rejected: fix("tail_logps.reference_rejected", t.reference_rejected)?,
                 }),
             },
             wpo_log_weights: match self.wpo_log_weights {

@@ -3,7 +3,7 @@
 use burn::tensor::Tensor;
 use burn::tensor::activation::{log_sigmoid, sigmoid};
 
-use super::{DpoConfig, DpoInputs, DpoLossType, IpoNormalization, PairMetrics, PairMetricValues};
+use super::{DpoConfig, DpoInputs, DpoLossType, IpoNormalization, PairMetricValues, PairMetrics};
 use crate::{Error, Result};
 
 /// The DPO family of pairwise preference losses, built by [`DpoConfig::init`].
@@ -211,10 +211,8 @@ impl Dpo {
             }
             DpoLossType::ExoPair => {
                 let z = z();
-                let chosen = sigmoid(z.clone())
-                    * log_sigmoid(z.clone()).sub_scalar((-eps).ln_1p());
-                let rejected =
-                    sigmoid(z.clone().neg()) * log_sigmoid(z.neg()).sub_scalar(eps.ln());
+                let chosen = sigmoid(z.clone()) * log_sigmoid(z.clone()).sub_scalar((-eps).ln_1p());
+                let rejected = sigmoid(z.clone().neg()) * log_sigmoid(z.neg()).sub_scalar(eps.ln());
                 chosen + rejected
             }
             DpoLossType::NcaPair => {

@@ -27,7 +27,11 @@ pub fn aggregate_win_probabilities(
     mask: Tensor<2, Bool>,
 ) -> Result<Tensor<2>> {
     let [batch, k] = mask.dims();
-    check_shape("win_probabilities", &[batch, k, k], &win_probabilities.dims())?;
+    check_shape(
+        "win_probabilities",
+        &[batch, k, k],
+        &win_probabilities.dims(),
+    )?;
     let shape = [batch, k, k];
     let valid_i = mask.clone().unsqueeze_dim::<3>(1).expand(shape);
     let valid_k = mask.clone().unsqueeze_dim::<3>(2).expand(shape);

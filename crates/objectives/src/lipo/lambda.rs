@@ -66,5 +66,5 @@ pub(crate) fn lambda_weights_of(
     if scale == LambdaScale::ListSize {
         weights = weights * list.list_size.clone().unsqueeze_dim::<3>(2).expand(shape);
     }
-    weights.mask_fill(list.pair_mask().bool_not(), 0.0)
+    weights.mask_fill(list.pairs.clone().bool_not(), 0.0)
 }

@@ -23,6 +23,9 @@ pub(crate) struct ListBatch {
     pub list_size: Tensor<2>,
     /// `[batch, 1]`, `true` for lists with at least one valid item.
     pub list_valid: Tensor<2, Bool>,
+    /// `[batch, K, K]` mask of the label-ordered pairs: items i and j both valid and
+    /// ψ_i > ψ_j strictly (ties form no pair).
+    pub pairs: Tensor<3, Bool>,
     pub batch: usize,
     pub k: usize,
 }
@@ -54,12 +57,11 @@ impl ListBatch {
         let padded = mask.clone().bool_not();
         let scores = scores.mask_fill(padded.clone(), 0.0);
         // Labels live in the scores' dtype, so an f64 batch stays f64 even if labels came as f32.
-        let labels = constant(labels)
-            .cast(scores.dtype())
-            .mask_fill(padded, 0.0);
+        let labels = constant(labels).cast(scores.dtype()).mask_fill(padded, 0.0);
         let valid = indicator(mask.clone(), &scores);
         let list_size = valid.clone().sum_dim(1);
         let list_valid = list_size.clone().greater_elem(0.5);
+        let pairs = pair_mask(&labels, &mask);
         Ok(Self {
             scores,
             labels,
@@ -67,6 +69,7 @@ impl ListBatch {
             valid,
             list_size,
             list_valid,
+            pairs,
             batch,
             k,
         })
@@ -75,17 +78,6 @@ impl ListBatch {
     /// Number of lists with at least one valid item, as a `[1]` tensor in the scores' dtype.
     pub fn num_lists(&self) -> Tensor<1> {
         indicator(self.list_valid.clone(), &self.list_size).sum()
-    }
-
-    /// `[batch, K, K]` mask of the label-ordered pairs: items i and j both valid and
-    /// ψ_i > ψ_j strictly (ties form no pair).
-    pub fn pair_mask(&self) -> Tensor<3, Bool> {
-        let shape = [self.batch, self.k, self.k];
-        let label_i = self.labels.clone().unsqueeze_dim::<3>(2).expand(shape);
-        let label_j = self.labels.clone().unsqueeze_dim::<3>(1).expand(shape);
-        let valid_i = self.mask.clone().unsqueeze_dim::<3>(2).expand(shape);
-        let valid_j = self.mask.clone().unsqueeze_dim::<3>(1).expand(shape);
-        label_i.greater(label_j).bool_and(valid_i).bool_and(valid_j)
     }
 
     /// `[batch, K, K]` score differences s_i − s_j (differentiable).
@@ -107,4 +99,15 @@ impl ListBatch {
         stable_descending_positions(constant(self.scores.clone()), self.mask.clone())
             .add_scalar(1.0)
     }
+}
+
+/// `[batch, K, K]` mask of the label-ordered pairs (see [`ListBatch::pairs`]).
+fn pair_mask(labels: &Tensor<2>, mask: &Tensor<2, Bool>) -> Tensor<3, Bool> {
+    let [batch, k] = labels.dims();
+    let shape = [batch, k, k];
+    let label_i = labels.clone().unsqueeze_dim::<3>(2).expand(shape);
+    let label_j = labels.clone().unsqueeze_dim::<3>(1).expand(shape);
+    let valid_i = mask.clone().unsqueeze_dim::<3>(2).expand(shape);
+    let valid_j = mask.clone().unsqueeze_dim::<3>(1).expand(shape);
+    label_i.greater(label_j).bool_and(valid_i).bool_and(valid_j)
 }

@@ -24,7 +24,8 @@ pub(crate) fn list_mle_loss(list: &ListBatch) -> Tensor<1> {
 
     let score_j = list.scores.clone().unsqueeze_dim::<3>(1).expand(shape);
     let log_denominator = masked_logsumexp(score_j, tail, 2).squeeze_dim::<2>(2);
-    let per_item = (log_denominator - list.scores.clone()).mask_fill(list.mask.clone().bool_not(), 0.0);
+    let per_item =
+        (log_denominator - list.scores.clone()).mask_fill(list.mask.clone().bool_not(), 0.0);
     per_list(per_item, list)
 }
 
@@ -32,15 +33,26 @@ pub(crate) fn list_mle_loss(list: &ListBatch) -> Tensor<1> {
 /// valid item. Targets t per [`SoftmaxLabels`].
 pub(crate) fn softmax_loss(list: &ListBatch, labels: SoftmaxLabels) -> Tensor<1> {
     let padded = list.mask.clone().bool_not();
-    let log_p = log_softmax(list.scores.clone().mask_fill(padded.clone(), MASKED_LOGIT), 1);
+    let log_p = log_softmax(
+        list.scores.clone().mask_fill(padded.clone(), MASKED_LOGIT),
+        1,
+    );
     let targets = match labels {
         SoftmaxLabels::Raw => list.labels.clone(),
         SoftmaxLabels::Normalized => {
             let sum = list.labels.clone().sum_dim(1);
             let zero = sum.clone().equal_elem(0.0);
-            let normalized = list.labels.clone() / sum.mask_fill(zero.clone(), 1.0).expand([list.batch, list.k]);
+            let normalized = list.labels.clone()
+                / sum
+                    .mask_fill(zero.clone(), 1.0)
+                    .expand([list.batch, list.k]);
             // Σψ = 0: uniform over the valid items (Rax's `normalize_probabilities`).
-            let uniform = list.valid.clone() / list.list_size.clone().clamp_min(1.0).expand([list.batch, list.k]);
+            let uniform = list.valid.clone()
+                / list
+                    .list_size
+                    .clone()
+                    .clamp_min(1.0)
+                    .expand([list.batch, list.k]);
             normalized.mask_where(zero.expand([list.batch, list.k]), uniform)
         }
     };

@@ -47,7 +47,8 @@ mod tests {
     fn masked_logsumexp_ignores_masked_entries() {
         let device = Device::flex();
         let x = Tensor::<2>::from_data([[1.0, 2.0, 1000.0], [0.5, f32::NAN, -3.0]], &device);
-        let mask = Tensor::<2, Bool>::from_data([[true, true, false], [true, false, true]], &device);
+        let mask =
+            Tensor::<2, Bool>::from_data([[true, true, false], [true, false, true]], &device);
         let got = masked_logsumexp(x, mask, 1)
             .try_into_vec_as::<f64>()
             .unwrap();

@@ -67,7 +67,11 @@ impl Lipo {
     ///
     /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if the shapes differ.
     pub fn scores(&self, policy_logps: Tensor<2>, reference_logps: Tensor<2>) -> Result<Tensor<2>> {
-        check_shape("reference_logps", &policy_logps.dims(), &reference_logps.dims())?;
+        check_shape(
+            "reference_logps",
+            &policy_logps.dims(),
+            &reference_logps.dims(),
+        )?;
         Ok((policy_logps - reference_logps).mul_scalar(self.beta))
     }
 

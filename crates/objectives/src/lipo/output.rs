@@ -39,14 +39,18 @@ pub struct LipoMetrics {
 impl LipoMetrics {
     pub(crate) fn of(list: &ListBatch) -> Self {
         let scores = constant(list.scores.clone());
-        let pairs = list.pair_mask();
+        let pairs = list.pairs.clone();
         let diff = constant(list.score_differences());
         let correct = diff.clone().greater_elem(0.0).bool_and(pairs.clone());
         let num_pairs = indicator(pairs, &diff).sum();
         let pair_accuracy = indicator(correct, &diff).sum() / num_pairs.clone().clamp_min(1.0);
 
         let position = list.label_positions();
-        let last = list.list_size.clone().sub_scalar(1.0).expand([list.batch, list.k]);
+        let last = list
+            .list_size
+            .clone()
+            .sub_scalar(1.0)
+            .expand([list.batch, list.k]);
         let best = position.clone().equal_elem(0.0).bool_and(list.mask.clone());
         let worst = position.equal(last).bool_and(list.mask.clone());
         let num_lists = list.num_lists().clamp_min(1.0);

@@ -49,7 +49,7 @@ pub(crate) fn pairwise_loss(
     let flat = [list.batch, list.k * list.k];
     reduce(
         terms.reshape(flat),
-        list.pair_mask().reshape(flat),
+        list.pairs.clone().reshape(flat),
         list,
         reduction,
     )

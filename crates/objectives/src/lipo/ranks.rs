@@ -86,7 +86,10 @@ mod tests {
     #[test]
     fn ranks_are_descending_and_one_based() {
         // §2.8 of the research notes: s = [0.2, 0.5, −0.1, 0.0] → ranks [2, 1, 4, 3].
-        let got = ranks([[0.2, 0.5, -0.1, 0.0, 9.0]], [[true, true, true, true, false]]);
+        let got = ranks(
+            [[0.2, 0.5, -0.1, 0.0, 9.0]],
+            [[true, true, true, true, false]],
+        );
         assert_eq!(&got[..4], &[2.0, 1.0, 4.0, 3.0]);
     }
 

@@ -163,7 +163,10 @@ impl NextQuillConfig {
     fn validate(&self) -> Result<()> {
         let bad = |field: &'static str, reason: String| Err(Error::InvalidConfig { field, reason });
         if !(self.alpha.is_finite() && self.alpha >= 0.0) {
-            return bad("alpha", format!("must be finite and >= 0, got {}", self.alpha));
+            return bad(
+                "alpha",
+                format!("must be finite and >= 0, got {}", self.alpha),
+            );
         }
         if !(0.0..1.0).contains(&self.delta) {
             return bad("delta", format!("must be in [0, 1), got {}", self.delta));
@@ -218,7 +221,10 @@ mod tests {
     #[test]
     fn defaults_follow_the_authors_code() {
         let c = NextQuillConfig::new();
-        assert_eq!((c.delta, c.lambda, c.epsilon, c.alpha), (0.05, 0.9, 0.1, 0.1));
+        assert_eq!(
+            (c.delta, c.lambda, c.epsilon, c.alpha),
+            (0.05, 0.9, 0.1, 0.1)
+        );
         assert_eq!(c.variant, NextQuillVariant::Full);
         assert_eq!(c.weight_normalization, WeightNormalization::Batch);
         assert!(!c.weight_alignment_term && !c.detach_null_history && c.detach_weights);

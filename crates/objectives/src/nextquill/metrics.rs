@@ -19,8 +19,8 @@ pub struct NextQuillMetrics {
     pub mean_preference_weight: Tensor<1>,
     /// Mean data-side effect p(y_t | h) − p(y_t | ∅) of the source in use (dynamic or fixed).
     pub mean_data_effect: Tensor<1>,
-    /// Mean log p_θ(y_t | h) − log p_θ(y_t | ∅) of the trained model: −L_p,t + the per-position
-    /// log-normaliser of the effect distribution; > 0 when the history helps the gold token.
+    /// Mean log p_θ(y_t | h) − log p_θ(y_t | ∅) of the trained model (the gold token's entry
+    /// of the centred model-side effect); > 0 when the history helps the gold token.
     pub mean_gold_log_ratio: Tensor<1>,
     /// Unweighted token-mean cross-entropy of the with-history pass.
     pub nll_with_history: Tensor<1>,

@@ -95,3 +95,44 @@ impl WeightNormalization {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::prelude::*;
+    use burn::tensor::{DType, TensorData};
+
+    use super::*;
+
+    fn setup() -> (Tensor<2>, Tensor<2>, Tensor<2, Bool>) {
+        let device = Device::flex();
+        let f = |v: Vec<f64>| Tensor::from_data(TensorData::new(v, [3, 2]), (&device, DType::F64));
+        // Row 0: two valid tokens; row 1: one valid token of weight 0; row 2: padding only.
+        let weights = f(vec![0.9, 0.1, 0.0, 0.0, 0.0, 0.0]);
+        let losses = f(vec![1.0, 2.0, 3.0, f64::NAN, f64::NAN, f64::NAN]);
+        let mask = Tensor::from_data(
+            TensorData::new(vec![true, true, true, false, false, false], [3, 2]),
+            &device,
+        );
+        (losses, weights, mask)
+    }
+
+    fn read(t: Tensor<1>) -> f64 {
+        t.try_into_vec_as::<f64>().unwrap()[0]
+    }
+
+    #[test]
+    fn zero_weight_groups_contribute_zero_and_padding_never_leaks() {
+        let cases = [
+            (WeightNormalization::Batch, 0.9 + 0.2),
+            // Rows 0 and 1 are valid (S = 2); row 1 has weight 0 and contributes 0.
+            (WeightNormalization::Sequence, (0.9 + 0.2) / 2.0),
+            (WeightNormalization::TokenCount, (0.9 + 0.2) / 3.0),
+            (WeightNormalization::Sum, (0.9 + 0.2) / 2.0),
+        ];
+        for (norm, want) in cases {
+            let (losses, weights, mask) = setup();
+            let got = read(norm.reduce(losses, weights, mask));
+            assert!((got - want).abs() < 1e-15, "{norm:?}: {got} vs {want}");
+        }
+    }
+}

@@ -83,9 +83,8 @@ impl RewardStats {
         } else {
             0.0
         };
-        let fraction = |f: &dyn Fn(f64) -> bool| {
-            rewards.iter().filter(|&&r| f(r)).count() as f64 / n as f64
-        };
+        let fraction =
+            |f: &dyn Fn(f64) -> bool| rewards.iter().filter(|&&r| f(r)).count() as f64 / n as f64;
         Self {
             n,
             mean,

@@ -206,7 +206,10 @@ impl ReviewGrammar {
         for (name, p) in [
             ("modifier_probability", self.modifier_probability),
             ("negation_probability", self.negation_probability),
-            ("second_sentence_probability", self.second_sentence_probability),
+            (
+                "second_sentence_probability",
+                self.second_sentence_probability,
+            ),
         ] {
             if !(0.0..=1.0).contains(&p) {
                 return Err(crate::TaskError::InvalidInput(format!(
@@ -393,8 +396,10 @@ mod tests {
 
     #[test]
     fn bad_knobs_are_rejected() {
-        let mut grammar = ReviewGrammar::default();
-        grammar.modifier_probability = 1.5;
+        let grammar = ReviewGrammar {
+            modifier_probability: 1.5,
+            ..Default::default()
+        };
         assert!(grammar.validate().is_err());
         let mut grammar = ReviewGrammar::default();
         grammar.mix.neutral = -1.0;

@@ -25,7 +25,7 @@ pub const POSITIVE: &[(&str, f64)] = &[
     ("superb", 3.0),
     ("delightful", 3.0),
     ("perfect", 3.0),
-    ("loved", 3.0),
+    ("stunning", 3.0),
 ];
 
 /// Negative words and their weights (< 0), mirroring [`POSITIVE`] in strength.
@@ -49,7 +49,7 @@ pub const NEGATIVE: &[(&str, f64)] = &[
     ("dreadful", -3.0),
     ("useless", -3.0),
     ("broken", -3.0),
-    ("hated", -3.0),
+    ("unbearable", -3.0),
 ];
 
 /// Intensifiers (factor > 1) and downtoners (factor < 1): they scale the next
