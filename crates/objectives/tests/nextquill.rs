@@ -775,3 +775,41 @@ fn config_reads_partial_tables_and_rejects_unknown_keys() {
         "{err}"
     );
 }
+
+#[test]
+fn frozen_logits_may_come_from_a_non_autodiff_device() {
+    // A frozen data model typically runs without autodiff (`model.valid()`); its logits mix
+    // with the trained model's as constants. Same numbers as the fixture's `fixed` config.
+    let doc: Value = serde_json::from_str(FIXTURE).unwrap();
+    let case = &doc["cases"][0];
+    let (inp, want) = (&case["inputs"], &case["results"]["fixed"]);
+    let train = Device::flex().autodiff();
+    let plain = Device::flex();
+    let zh = json3(&inp["logits_with_history"], &train, DType::F64).require_grad();
+    let zn = json3(&inp["logits_null_history"], &train, DType::F64).require_grad();
+    let inputs = NextQuillInputs::new(
+        zh.clone(),
+        zn,
+        ints(vec![0, 1, 2, -100], [2, 2], &train),
+        bools(vec![true, true, true, false], [2, 2], &train),
+    )
+    .with_frozen(FrozenLogits {
+        logits_with_history: json3(&inp["frozen_with_history"], &plain, DType::F64),
+        logits_null_history: json3(&inp["frozen_null_history"], &plain, DType::F64),
+    });
+    let out = NextQuillConfig::new()
+        .with_data_effect_source(DataEffectSource::Fixed)
+        .init()
+        .unwrap()
+        .forward(inputs)
+        .unwrap();
+    assert_close(
+        "loss",
+        &host(out.loss.clone()),
+        &flatten(&want["loss"]).0,
+        1e-12,
+    );
+    let grads = out.loss.backward();
+    let g = host3(zh.grad(&grads).unwrap());
+    assert_close("grad", &g, &flatten(&want["grad_with_history"]).0, 1e-12);
+}
