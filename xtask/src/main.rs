@@ -2,6 +2,10 @@
 //!
 //! - `ci`: format check, clippy with `-D warnings`, then the whole test suite, all `--locked`.
 //! - `bench`: the benchmarks whose numbers go to `docs/benchmarks.md`.
+//! - `bench-dpo`: the DPO training step against plain PyTorch eager on the same tiny config,
+//!   both run here one after the other (`--reps N` alternating runs, default 3); prints the
+//!   medians and the ratio. Needs `PREFOPT_PYTHON` (a Python with torch and transformers) and
+//!   the peer scripts at `PREFOPT_PEER_DIR` (default `../shared/peer`).
 //! - `fixtures`: regenerates the committed reference fixtures with the Python generators
 //!   (needs a Python with numpy/torch/transformers; give it with `PREFOPT_PYTHON`).
 
@@ -17,9 +21,10 @@ fn main() -> Result<()> {
         Some("ci") => ci(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("fixtures") => fixtures(),
+        Some("bench-dpo") => bench_dpo(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci [--no-fmt] [--no-clippy]|bench [cargo bench args]|fixtures>"
+                "usage: cargo xtask <ci [--no-fmt] [--no-clippy]|bench [cargo bench args]|fixtures|bench-dpo [--reps N]>"
             );
             bail!("unknown or missing task")
         }
@@ -92,5 +97,100 @@ fn fixtures() -> Result<()> {
             eprintln!("skipping {script}: not present");
         }
     }
+    Ok(())
+}
+
+/// One JSON line printed by a benchmark: the value of `step_s_median`.
+fn median_step(stdout: &[u8], who: &str) -> Result<f64> {
+    let text = String::from_utf8_lossy(stdout);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .with_context(|| format!("{who} printed no JSON line:\n{text}"))?;
+    let key = "\"step_s_median\":";
+    let start = line
+        .find(key)
+        .with_context(|| format!("{who}: no step_s_median in {line}"))?
+        + key.len();
+    let rest = line[start..].trim_start();
+    let end = rest
+        .find(|c: char| c == ',' || c == '}')
+        .unwrap_or(rest.len());
+    rest[..end]
+        .trim()
+        .parse()
+        .with_context(|| format!("{who}: step_s_median is not a number in {line}"))
+}
+
+fn bench_dpo(flags: &[String]) -> Result<()> {
+    let reps: usize = match flags.iter().position(|f| f == "--reps") {
+        Some(i) => flags
+            .get(i + 1)
+            .context("--reps needs a number")?
+            .parse()
+            .context("--reps needs a number")?,
+        None => 3,
+    };
+    let python = std::env::var("PREFOPT_PYTHON").unwrap_or_else(|_| "python3".into());
+    let peer = std::env::var("PREFOPT_PEER_DIR").unwrap_or_else(|_| "../shared/peer".into());
+    let script = std::path::Path::new(&peer).join("dpo_torch.py");
+    if !script.exists() {
+        bail!("peer script {} not found (set PREFOPT_PEER_DIR)", script.display());
+    }
+    run(
+        "build the prefopt benchmark",
+        cargo().args([
+            "bench",
+            "-p",
+            "prefopt-train",
+            "--bench",
+            "dpo_step",
+            "--locked",
+            "--no-run",
+        ]),
+    )?;
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for rep in 0..reps {
+        let out = cargo()
+            .args([
+                "bench",
+                "-p",
+                "prefopt-train",
+                "--bench",
+                "dpo_step",
+                "--locked",
+                "--quiet",
+            ])
+            .output()
+            .context("could not run the prefopt benchmark")?;
+        if !out.status.success() {
+            bail!("prefopt benchmark failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let s = median_step(&out.stdout, "prefopt")?;
+        println!("rep {rep}: prefopt {}", String::from_utf8_lossy(&out.stdout).trim());
+        ours.push(s);
+        let out = Command::new(&python)
+            .arg(&script)
+            .output()
+            .with_context(|| format!("could not run {python} {}", script.display()))?;
+        if !out.status.success() {
+            bail!("peer benchmark failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let s = median_step(&out.stdout, "torch")?;
+        println!("rep {rep}: torch   {}", String::from_utf8_lossy(&out.stdout).trim());
+        theirs.push(s);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (a, b) = (median(&mut ours), median(&mut theirs));
+    println!(
+        "DPO step, median of {reps} runs: prefopt {a:.4} s, torch eager {b:.4} s, \
+         prefopt/torch time ratio {:.3} (speed-up {:.3}x)",
+        a / b,
+        b / a
+    );
     Ok(())
 }

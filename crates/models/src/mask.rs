@@ -2,6 +2,15 @@
 
 use burn::prelude::*;
 
+/// Whether every row is a run of real tokens followed only by padding.
+fn right_padded_only(mask: &[i64], b: usize, t: usize) -> bool {
+    (0..b).all(|row| {
+        let r = &mask[row * t..(row + 1) * t];
+        let real = r.iter().take_while(|&&v| v != 0).count();
+        r[real..].iter().all(|&v| v == 0)
+    })
+}
+
 /// Positions and key mask for one forward over `t` new tokens after `past` cached ones.
 ///
 /// Positions are `cumsum(attention_mask) - 1` per row (as transformers' `generate` does), so a
@@ -21,7 +30,9 @@ impl AttentionLayout {
     /// Layout of a fresh (uncached) forward from a `[b, t]` 0/1 mask (`None`: no padding).
     pub fn from_mask(mask: Option<&[i64]>, b: usize, t: usize) -> Self {
         match mask {
-            Some(m) if m.contains(&0) => {
+            // Right padding only: causal masking alone already keeps every real token away
+            // from the padding after it, so the fast mask-free path gives the same numbers.
+            Some(m) if m.contains(&0) && !right_padded_only(m, b, t) => {
                 let valid: Vec<bool> = m.iter().map(|&v| v != 0).collect();
                 let mut positions = vec![0i64; b * t];
                 for row in 0..b {
