@@ -1,9 +1,19 @@
 //! End-to-end runs of the `prefopt` command line, through the same entry point as the binary.
 
+#[path = "e2e/bad_input.rs"]
+mod bad_input;
+#[path = "e2e/fixture.rs"]
+mod fixture;
+#[path = "e2e/generation.rs"]
+mod generation;
+#[path = "e2e/training.rs"]
+mod training;
+
 use clap::Parser;
 use prefopt_cli::{Cli, run};
 
-fn prefopt(args: &[&str]) -> anyhow::Result<()> {
+/// Runs the CLI entry point on `args` (without the program name).
+pub fn prefopt(args: &[&str]) -> anyhow::Result<()> {
     let cli = Cli::try_parse_from(std::iter::once("prefopt").chain(args.iter().copied()))?;
     run(cli)
 }

@@ -2,6 +2,11 @@
 
 mod commands;
 pub mod device;
+pub mod run_config_file;
 
-pub use commands::{BenchCommand, Cli, Command, run};
+pub use commands::{
+    BenchCommand, Cli, Command, Completion, EvalArgs, EvalReport, GenerateArgs, GenerationArgs,
+    TrainArgs, eval_command, generate_command, run, train_command,
+};
 pub use device::{DeviceChoice, DeviceError};
+pub use run_config_file::{apply_override, load_run_config, parse_tables};

@@ -111,8 +111,12 @@ fn main() {
     let t = lp + lc;
     device.seed(1);
     let random = |rows: usize, cols: usize| -> Tensor<2, Int> {
-        Tensor::<2>::random([rows, cols], Distribution::Uniform(3.0, args.vocab as f64), &device)
-            .int()
+        Tensor::<2>::random(
+            [rows, cols],
+            Distribution::Uniform(3.0, args.vocab as f64),
+            &device,
+        )
+        .int()
     };
     let prompt = random(b, lp);
     let eos = Tensor::<2, Int>::ones([b, 1], &device);

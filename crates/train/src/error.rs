@@ -84,6 +84,15 @@ pub enum Error {
         /// The drawing backend's message.
         reason: String,
     },
+    /// A model could not be loaded, run or saved.
+    #[error(transparent)]
+    Model(#[from] prefopt_models::ModelError),
+    /// A data set or tokenizer could not be read.
+    #[error(transparent)]
+    Data(#[from] prefopt_data::DataError),
+    /// An objective rejected its configuration or inputs.
+    #[error(transparent)]
+    Objective(#[from] prefopt_objectives::Error),
 }
 
 /// Result alias of the train crate.

@@ -3,13 +3,19 @@
 mod accumulate;
 mod checkpoint;
 mod clip;
+mod device_batch;
 mod error;
+mod examples;
 mod metrics;
 mod optimizer;
 mod param_ids;
 mod plot;
 mod progress;
+mod reference_logps;
+mod run_config;
 mod schedule;
+mod train_loop;
+mod train_objective;
 mod trainer_config;
 mod trainer_state;
 
@@ -20,12 +26,21 @@ pub use checkpoint::{
     remove_stale_temporaries,
 };
 pub use clip::{clip_grad_norm, global_grad_norm};
+pub use device_batch::{HostBatch, completion_logprobs, target_mask, token_tensors};
 pub use error::{Error, Result};
+pub use examples::{Examples, LoadedSplit, load_split};
 pub use metrics::{MetricsLog, MetricsRecord, check_finite, read_metrics};
 pub use optimizer::{AdamW, AdamWConfig};
 pub use param_ids::ParamIds;
 pub use plot::{PlotSize, plot_curve, plot_metrics_file};
 pub use progress::TrainProgress;
+pub use reference_logps::{Reference, Split, batch_rows, precompute};
+pub use run_config::{DataSection, Method, ModelSection, ReferenceSection, RunConfig};
 pub use schedule::{LrSchedule, LrSchedulerKwargs, LrSchedulerType};
+pub use train_loop::{
+    METRICS_FILE, RUN_CONFIG_FILE, TrainOptions, TrainReport, copy_tokenizer_files, load_tokenizer,
+    train,
+};
+pub use train_objective::{MicroOutput, TrainObjective};
 pub use trainer_config::TrainerConfig;
 pub use trainer_state::{TrainerState, config_hash};

@@ -1,8 +1,17 @@
 //! The `prefopt` command line: one subcommand per job.
 
+mod devices;
+mod eval;
+mod generate;
+mod train;
+
 use clap::{Parser, Subcommand};
 
 use crate::device::DeviceChoice;
+
+pub use eval::{EvalArgs, EvalReport, run as eval_command};
+pub use generate::{Completion, GenerateArgs, GenerationArgs, run as generate_command};
+pub use train::{TrainArgs, run as train_command};
 
 /// prefopt: preference optimization of generative models on burn.
 #[derive(Debug, Parser)]
@@ -16,6 +25,17 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Supervised fine-tuning (token-mean NLL on completions) from a TOML run config.
+    Sft(TrainArgs),
+    /// DPO-family preference optimization on pairs (`[dpo]` table) from a TOML run config.
+    Dpo(TrainArgs),
+    /// LiPO listwise preference optimization on ranked lists (`[lipo]` table).
+    Lipo(TrainArgs),
+    /// Complete a JSONL file of prompts with a checkpoint.
+    Generate(GenerateArgs),
+    /// Mean reward of a checkpoint's completions under a reward model, and its win rate
+    /// against a second checkpoint.
+    Eval(EvalArgs),
     /// Show which devices this build can use and check that one works.
     Devices {
         /// The device to check: cpu, wgpu[:N], vulkan[:N], metal[:N], cuda[:N].
@@ -40,41 +60,14 @@ pub enum BenchCommand {
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Devices { device } => devices(device),
+        Command::Sft(args) => train::run(prefopt_train::Method::Sft, &args).map(drop),
+        Command::Dpo(args) => train::run(prefopt_train::Method::Dpo, &args).map(drop),
+        Command::Lipo(args) => train::run(prefopt_train::Method::Lipo, &args).map(drop),
+        Command::Generate(args) => generate::run(&args).map(drop),
+        Command::Eval(args) => eval::run(&args).map(drop),
+        Command::Devices { device } => devices::run(device),
         Command::Bench { benchmark } => match benchmark {
             BenchCommand::Unigenbench(args) => Ok(prefopt_bench::cli::run(args)?),
         },
     }
-}
-
-#[allow(clippy::print_stdout)] // the CLI's output is its product
-fn devices(choice: DeviceChoice) -> anyhow::Result<()> {
-    for d in [
-        DeviceChoice::Cpu,
-        DeviceChoice::Wgpu(0),
-        DeviceChoice::Vulkan(0),
-        DeviceChoice::Metal(0),
-        DeviceChoice::Cuda(0),
-    ] {
-        let state = if d.is_compiled() {
-            "compiled in"
-        } else {
-            "not compiled in"
-        };
-        let feature = d
-            .feature()
-            .map_or("(default)".to_string(), |f| format!("--features {f}"));
-        println!(
-            "{:<10} {:<16} {}",
-            d.to_string().split(':').next().unwrap_or(""),
-            state,
-            feature
-        );
-    }
-    let device = choice.device()?;
-    let t = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device);
-    let sum: f32 = t.sum().into_scalar();
-    anyhow::ensure!(sum == 6.0, "device {choice} computed 1+2+3 = {sum}");
-    println!("{choice}: ok (1+2+3 = {sum})");
-    Ok(())
 }

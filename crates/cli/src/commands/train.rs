@@ -1,0 +1,84 @@
+//! `prefopt sft|dpo|lipo`: one training run from a TOML config.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use prefopt_train::{Method, TrainOptions, TrainReport, latest_checkpoint};
+
+use crate::device::DeviceChoice;
+use crate::run_config_file::load_run_config;
+
+/// Arguments shared by `sft`, `dpo` and `lipo`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainArgs {
+    /// The run config (`[model]`, `[data]`, `[training]`, `[reference]`, `[dpo]`, `[lipo]`).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Override one key, `table.key=value` in TOML syntax (e.g. `--set dpo.beta=0.2`);
+    /// repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Device: cpu, wgpu[:N], vulkan[:N], metal[:N], cuda[:N].
+    #[arg(long, default_value = "cpu")]
+    pub device: DeviceChoice,
+    /// Continue from the latest `checkpoint-N/` in `training.output_dir`.
+    #[arg(long)]
+    pub resume: bool,
+    /// Skip malformed JSONL rows (reported) instead of stopping at the first (same as
+    /// `--set data.skip_bad_rows=true`).
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// Do not draw the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Do not write PNG plots of the metrics at the end.
+    #[arg(long)]
+    pub no_plots: bool,
+}
+
+/// Runs `method` as `args` say.
+#[allow(clippy::print_stdout)] // the CLI's output is its product
+pub fn run(method: Method, args: &TrainArgs) -> anyhow::Result<TrainReport> {
+    let mut config = load_run_config(&args.config, &args.set)?;
+    if args.skip_bad_rows {
+        config.data.skip_bad_rows = true;
+    }
+    let device = args.device.device()?;
+    let options = TrainOptions {
+        resume: args.resume,
+        progress: !args.no_progress,
+        no_plots: args.no_plots,
+    };
+    let report = match prefopt_train::train(&config, method, &device, &options) {
+        Ok(report) => report,
+        Err(e @ prefopt_train::Error::NonFinite { .. }) => {
+            let last = latest_checkpoint(&config.training.output_dir)
+                .ok()
+                .flatten()
+                .map_or("none".to_string(), |p| p.display().to_string());
+            return Err(anyhow::Error::new(e).context(format!(
+                "{} training stopped on a non-finite value; last good checkpoint: {last}",
+                method.as_str()
+            )));
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e))
+                .with_context(|| format!("{} run failed", method.as_str()));
+        }
+    };
+    if report.skipped_rows > 0 {
+        println!(
+            "skipped {} malformed row(s) of {}",
+            report.skipped_rows,
+            config.data.train.display()
+        );
+    }
+    let last = report.losses.last().map_or(f64::NAN, |&(_, l)| l);
+    println!(
+        "{}: {} steps, last loss {last:.6}, model saved to {}",
+        method.as_str(),
+        report.global_step,
+        report.output_dir.display()
+    );
+    Ok(report)
+}

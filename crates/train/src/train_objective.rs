@@ -1,0 +1,176 @@
+//! The loss of one micro-batch for SFT, DPO or LiPO: model log-probs + reference rows →
+//! the objectives crate.
+
+use burn::prelude::*;
+use prefopt_models::CausalLm;
+use prefopt_objectives::dpo::{Dpo, DpoInputs, TailLogps};
+use prefopt_objectives::lipo::Lipo;
+
+use crate::device_batch::{HostBatch, completion_logprobs, matrix, target_mask, vector};
+use crate::error::{Error, Result};
+use crate::reference_logps::shared_lengths_rows;
+use crate::run_config::{Method, RunConfig};
+
+/// The configured objective of a run.
+#[derive(Debug, Clone)]
+pub enum TrainObjective {
+    /// Token-mean NLL over completion tokens.
+    Sft,
+    /// The DPO family.
+    Dpo(Dpo),
+    /// LiPO.
+    Lipo(Lipo),
+}
+
+/// What one micro-batch contributes to a step.
+#[derive(Debug, Clone)]
+pub struct MicroOutput {
+    /// The micro-batch loss (mean over its pairs / lists / completion tokens), `[1]`.
+    pub loss: Tensor<1>,
+    /// Objective metrics (TRL names), batch means on the host.
+    pub metrics: Vec<(&'static str, f64)>,
+    /// What the loss averages over (pairs, lists or completion tokens): the accumulation
+    /// weight of this micro-batch is proportional to it.
+    pub count: usize,
+}
+
+impl TrainObjective {
+    /// Builds the objective of `method` from the config sections.
+    pub fn new(method: Method, config: &RunConfig) -> Result<Self> {
+        Ok(match method {
+            Method::Sft => Self::Sft,
+            Method::Dpo => Self::Dpo(config.dpo.init()?),
+            Method::Lipo => Self::Lipo(config.lipo.init()?),
+        })
+    }
+
+    /// The loss and metrics of one micro-batch. `reference` holds one row per example (see
+    /// [`crate::reference_logps`]); unused for SFT.
+    pub fn forward(
+        &self,
+        model: &CausalLm,
+        batch: &HostBatch,
+        reference: &[Vec<f32>],
+        device: &Device,
+    ) -> Result<MicroOutput> {
+        match (self, batch) {
+            (Self::Sft, HostBatch::Sft(tokens)) => {
+                let out = completion_logprobs(model, tokens, device)?;
+                let count: usize = out.num_tokens.iter().sum();
+                let loss = out.summed.sum().neg().div_scalar(count.max(1) as f64);
+                Ok(MicroOutput {
+                    loss,
+                    metrics: Vec::new(),
+                    count,
+                })
+            }
+            (Self::Dpo(dpo), HostBatch::Pairs(tokens)) => {
+                let out = completion_logprobs(model, tokens, device)?;
+                let b = out.num_tokens.len() / 2;
+                check_rows(reference, b, 4)?;
+                let col = |j: usize| vector(reference.iter().map(|r| r[j]).collect(), device);
+                let lengths: Vec<f32> = out.num_tokens.iter().map(|&n| n as f32).collect();
+                let (chosen, rejected) = out.split_chosen_rejected();
+                let mut inputs = DpoInputs::new(
+                    chosen,
+                    rejected,
+                    col(0),
+                    col(1),
+                    vector(lengths[..b].to_vec(), device),
+                    vector(lengths[b..].to_vec(), device),
+                );
+                if dpo.config().ld_alpha.is_some() {
+                    let tails = prefopt_objectives::dpo::tail_logps(
+                        out.per_token.clone(),
+                        target_mask(tokens, device),
+                        vector(shared_lengths_rows(&out.num_tokens), device),
+                    );
+                    inputs = inputs.with_tail_logps(TailLogps {
+                        policy_chosen: tails.clone().narrow(0, 0, b),
+                        policy_rejected: tails.narrow(0, b, b),
+                        reference_chosen: col(2),
+                        reference_rejected: col(3),
+                    });
+                }
+                let result = dpo.forward(inputs)?;
+                let metrics = result.read_metrics().named().to_vec();
+                Ok(MicroOutput {
+                    loss: result.loss,
+                    metrics,
+                    count: b,
+                })
+            }
+            (Self::Lipo(lipo), HostBatch::Lists(lists)) => {
+                let out = completion_logprobs(model, &lists.tokens, device)?;
+                let k = lists.list_size;
+                let b = lists.list_mask.len() / k.max(1);
+                if reference.len() != b {
+                    return Err(mismatch(format!(
+                        "{} reference rows for {b} lists",
+                        reference.len()
+                    )));
+                }
+                let mut reference_values = vec![0.0f32; b * k];
+                for (i, row) in reference.iter().enumerate() {
+                    let valid = lists.list_mask[i * k..(i + 1) * k]
+                        .iter()
+                        .filter(|&&m| m)
+                        .count();
+                    if row.len() != valid {
+                        return Err(mismatch(format!(
+                            "list {i} has {valid} responses but {} reference values",
+                            row.len()
+                        )));
+                    }
+                    reference_values[i * k..i * k + valid].copy_from_slice(row);
+                }
+                let policy = out.per_prompt(k)?;
+                let mask = Tensor::<2, Bool>::from_data(
+                    TensorData::new(lists.list_mask.clone(), [b, k]),
+                    device,
+                );
+                let result = lipo.forward(
+                    policy,
+                    matrix(reference_values, [b, k], device),
+                    matrix(lists.scores.clone(), [b, k], device),
+                    mask,
+                )?;
+                let m = &result.metrics;
+                let read = |t: &Tensor<1>| f64::from(t.clone().into_scalar::<f32>());
+                let (best, worst) = (read(&m.best_score), read(&m.worst_score));
+                let metrics = vec![
+                    ("rewards/accuracies", read(&m.pair_accuracy)),
+                    ("rewards/best", best),
+                    ("rewards/worst", worst),
+                    ("rewards/margins", best - worst),
+                    ("rewards/mean", read(&m.mean_score)),
+                ];
+                Ok(MicroOutput {
+                    loss: result.loss,
+                    metrics,
+                    count: b,
+                })
+            }
+            _ => Err(mismatch(
+                "the batch layout does not match the objective".into(),
+            )),
+        }
+    }
+}
+
+fn check_rows(reference: &[Vec<f32>], b: usize, width: usize) -> Result<()> {
+    if reference.len() != b || reference.iter().any(|r| r.len() != width) {
+        return Err(mismatch(format!(
+            "expected {b} reference rows of {width} values, got {}",
+            reference.len()
+        )));
+    }
+    Ok(())
+}
+
+fn mismatch(reason: String) -> Error {
+    Error::InvalidConfig {
+        field: "reference log-probs",
+        reason,
+    }
+}
