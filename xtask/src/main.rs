@@ -114,9 +114,7 @@ fn median_step(stdout: &[u8], who: &str) -> Result<f64> {
         .with_context(|| format!("{who}: no step_s_median in {line}"))?
         + key.len();
     let rest = line[start..].trim_start();
-    let end = rest
-        .find(|c: char| c == ',' || c == '}')
-        .unwrap_or(rest.len());
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
     rest[..end]
         .trim()
         .parse()
@@ -136,7 +134,10 @@ fn bench_dpo(flags: &[String]) -> Result<()> {
     let peer = std::env::var("PREFOPT_PEER_DIR").unwrap_or_else(|_| "../shared/peer".into());
     let script = std::path::Path::new(&peer).join("dpo_torch.py");
     if !script.exists() {
-        bail!("peer script {} not found (set PREFOPT_PEER_DIR)", script.display());
+        bail!(
+            "peer script {} not found (set PREFOPT_PEER_DIR)",
+            script.display()
+        );
     }
     run(
         "build the prefopt benchmark",
@@ -165,20 +166,32 @@ fn bench_dpo(flags: &[String]) -> Result<()> {
             .output()
             .context("could not run the prefopt benchmark")?;
         if !out.status.success() {
-            bail!("prefopt benchmark failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "prefopt benchmark failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let s = median_step(&out.stdout, "prefopt")?;
-        println!("rep {rep}: prefopt {}", String::from_utf8_lossy(&out.stdout).trim());
+        println!(
+            "rep {rep}: prefopt {}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        );
         ours.push(s);
         let out = Command::new(&python)
             .arg(&script)
             .output()
             .with_context(|| format!("could not run {python} {}", script.display()))?;
         if !out.status.success() {
-            bail!("peer benchmark failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "peer benchmark failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let s = median_step(&out.stdout, "torch")?;
-        println!("rep {rep}: torch   {}", String::from_utf8_lossy(&out.stdout).trim());
+        println!(
+            "rep {rep}: torch   {}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        );
         theirs.push(s);
     }
     let median = |v: &mut Vec<f64>| {
