@@ -153,46 +153,18 @@ fn bench_dpo(flags: &[String]) -> Result<()> {
     )?;
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for rep in 0..reps {
-        let out = cargo()
-            .args([
-                "bench",
-                "-p",
-                "prefopt-train",
-                "--bench",
-                "dpo_step",
-                "--locked",
-                "--quiet",
-            ])
-            .output()
-            .context("could not run the prefopt benchmark")?;
-        if !out.status.success() {
-            bail!(
-                "prefopt benchmark failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let s = median_step(&out.stdout, "prefopt")?;
-        println!(
-            "rep {rep}: prefopt {}",
-            String::from_utf8_lossy(&out.stdout).trim()
-        );
-        ours.push(s);
-        let out = Command::new(&python)
-            .arg(&script)
-            .output()
-            .with_context(|| format!("could not run {python} {}", script.display()))?;
-        if !out.status.success() {
-            bail!(
-                "peer benchmark failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let s = median_step(&out.stdout, "torch")?;
-        println!(
-            "rep {rep}: torch   {}",
-            String::from_utf8_lossy(&out.stdout).trim()
-        );
-        theirs.push(s);
+        let mut prefopt = cargo();
+        prefopt.args([
+            "bench",
+            "-p",
+            "prefopt-train",
+            "--bench",
+            "dpo_step",
+            "--locked",
+            "--quiet",
+        ]);
+        ours.push(timed_run(&mut prefopt, "prefopt", rep)?);
+        theirs.push(timed_run(Command::new(&python).arg(&script), "torch", rep)?);
     }
     let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
@@ -206,4 +178,22 @@ fn bench_dpo(flags: &[String]) -> Result<()> {
         b / a
     );
     Ok(())
+}
+
+/// Runs one benchmark process, echoes its JSON line and returns its median step time.
+fn timed_run(cmd: &mut Command, who: &str, rep: usize) -> Result<f64> {
+    let out = cmd
+        .output()
+        .with_context(|| format!("could not run the {who} benchmark: {cmd:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{who} benchmark failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    println!(
+        "rep {rep}: {who:<8} {}",
+        String::from_utf8_lossy(&out.stdout).trim()
+    );
+    median_step(&out.stdout, who)
 }
