@@ -56,6 +56,16 @@ pub enum Error {
         /// The last error seen.
         last_error: String,
     },
+    /// An input the caller passed is malformed (empty prompt, token outside the vocabulary,
+    /// …).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The policy or reference model failed (generation, forward, log-probs).
+    #[error(transparent)]
+    Model(#[from] prefopt_models::ModelError),
+    /// The optimizer, schedule or metrics log failed.
+    #[error(transparent)]
+    Train(#[from] prefopt_train::Error),
 }
 
 /// Result alias of the rl crate.

@@ -5,8 +5,13 @@ mod error;
 pub mod grpo_loss;
 pub mod judge;
 pub mod llm_judge;
+pub mod online;
 pub mod pool;
+mod prefix_cache;
 pub mod reward;
+pub mod rollout;
+pub mod sampling;
+pub mod toy;
 pub mod win_rate;
 
 pub use advantage::{
@@ -23,6 +28,12 @@ pub use judge::{
     judge_from_scores,
 };
 pub use llm_judge::{LlmJudge, LlmJudgeConfig, LlmJudgeStats, ParsedAnswer};
+pub use online::{
+    GrpoRunConfig, GrpoRunOutput, GrpoStepOutput, GrpoTrainer, RewardRegistry, RewardSpec,
+    run_grpo, tokenizer_detokenizer,
+};
 pub use pool::run_bounded;
 pub use reward::{FnReward, RewardColumn, RewardFn, RewardSet};
+pub use rollout::{RolloutBatch, RolloutConfig, generate_rollouts};
+pub use sampling::SamplingConfig;
 pub use win_rate::{WinRateConfig, WinRateReward, WinRateStats, group_pairs, win_rates};

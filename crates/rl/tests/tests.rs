@@ -2,4 +2,6 @@
 
 mod http_server;
 mod llm_judge;
+mod online;
 mod pref_grpo;
+mod rollout;
