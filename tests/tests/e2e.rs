@@ -6,6 +6,8 @@ mod bad_input;
 mod fixture;
 #[path = "e2e/generation.rs"]
 mod generation;
+#[path = "e2e/grpo.rs"]
+mod grpo;
 #[path = "e2e/training.rs"]
 mod training;
 

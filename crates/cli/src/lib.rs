@@ -6,7 +6,8 @@ pub mod run_config_file;
 
 pub use commands::{
     BenchCommand, Cli, Command, Completion, EvalArgs, EvalReport, GenerateArgs, GenerationArgs,
-    TrainArgs, eval_command, generate_command, run, train_command,
+    GrpoArgs, GrpoReport, TrainArgs, eval_command, generate_command, grpo_command, run,
+    train_command,
 };
 pub use device::{DeviceChoice, DeviceError};
 pub use run_config_file::{apply_override, load_run_config, parse_tables};

@@ -3,6 +3,7 @@
 mod devices;
 mod eval;
 mod generate;
+mod grpo;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -11,6 +12,7 @@ use crate::device::DeviceChoice;
 
 pub use eval::{EvalArgs, EvalReport, run as eval_command};
 pub use generate::{Completion, GenerateArgs, GenerationArgs, run as generate_command};
+pub use grpo::{GrpoArgs, GrpoReport, run as grpo_command};
 pub use train::{TrainArgs, run as train_command};
 
 /// prefopt: preference optimization of generative models on burn.
@@ -31,6 +33,8 @@ pub enum Command {
     Dpo(TrainArgs),
     /// LiPO listwise preference optimization on ranked lists (`[lipo]` table).
     Lipo(TrainArgs),
+    /// Online GRPO / Pref-GRPO: sample groups, score them, train on group-relative advantages.
+    Grpo(GrpoArgs),
     /// Complete a JSONL file of prompts with a checkpoint.
     Generate(GenerateArgs),
     /// Mean reward of a checkpoint's completions under a reward model, and its win rate
@@ -63,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sft(args) => train::run(prefopt_train::Method::Sft, &args).map(drop),
         Command::Dpo(args) => train::run(prefopt_train::Method::Dpo, &args).map(drop),
         Command::Lipo(args) => train::run(prefopt_train::Method::Lipo, &args).map(drop),
+        Command::Grpo(args) => grpo::run(&args).map(drop),
         Command::Generate(args) => generate::run(&args).map(drop),
         Command::Eval(args) => eval::run(&args).map(drop),
         Command::Devices { device } => devices::run(device),
