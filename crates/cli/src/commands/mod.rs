@@ -33,6 +33,9 @@ pub enum Command {
     Dpo(TrainArgs),
     /// LiPO listwise preference optimization on ranked lists (`[lipo]` table).
     Lipo(TrainArgs),
+    /// The controlled sentiment demo: SFT from scratch, then DPO and LiPO-λ against a known
+    /// ground-truth reward, with a reward / KL table and plot (the README's main job).
+    Demo(prefopt_tasks::DemoArgs),
     /// Online GRPO / Pref-GRPO: sample groups, score them, train on group-relative advantages.
     Grpo(GrpoArgs),
     /// Complete a JSONL file of prompts with a checkpoint.
@@ -67,6 +70,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sft(args) => train::run(prefopt_train::Method::Sft, &args).map(drop),
         Command::Dpo(args) => train::run(prefopt_train::Method::Dpo, &args).map(drop),
         Command::Lipo(args) => train::run(prefopt_train::Method::Lipo, &args).map(drop),
+        Command::Demo(args) => {
+            let device = args.device.parse::<DeviceChoice>()?.device()?;
+            Ok(prefopt_tasks::run_cli(args, device)?)
+        }
         Command::Grpo(args) => grpo::run(&args).map(drop),
         Command::Generate(args) => generate::run(&args).map(drop),
         Command::Eval(args) => eval::run(&args).map(drop),
