@@ -26,6 +26,23 @@ pub enum TaskError {
     /// An argument was out of range or inputs disagree (lengths, sizes, empty lists).
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// Building, running, loading or saving a model failed.
+    #[error(transparent)]
+    Model(#[from] prefopt_models::ModelError),
+    /// A training stage failed.
+    #[error(transparent)]
+    Train(#[from] prefopt_train::Error),
+    /// A tensor could not be read back to the host.
+    #[error("reading a tensor back: {0}")]
+    TensorRead(String),
+    /// The reward–KL plot could not be drawn.
+    #[error("plot {path}: {reason}")]
+    Plot {
+        /// The PNG being written.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 impl TaskError {

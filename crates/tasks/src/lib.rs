@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod corpus_files;
+mod demo;
 mod error;
 mod jsonl_writer;
 mod labeling;
@@ -11,6 +12,17 @@ mod summary_table;
 mod tokenizer_training;
 
 pub use corpus_files::{write_prompts_jsonl, write_sft_jsonl};
+pub use demo::cli::{DemoArgs, run_cli};
+pub use demo::config::{
+    AlignStageConfig, DemoConfig, DemoDataConfig, SamplingStageConfig, SftStageConfig,
+};
+pub use demo::evaluation::{KlEstimate, MethodEvaluation, best_of_k_kl};
+pub use demo::pipeline::{DPO_METHOD, LIPO_METHOD, SFT_METHOD, run_demo};
+pub use demo::report::{
+    DemoReport, MethodSummary, PreferenceDataSummary, StageTiming, methods_table,
+};
+pub use demo::reward_kl_plot::{PlotGrid, PlotPoint, method_colour, plot_reward_kl};
+pub use demo::sampling::{SampledPrompt, SamplingOptions, sample_completions, sequence_logprobs};
 pub use error::{Result, TaskError};
 pub use jsonl_writer::{write_json, write_jsonl};
 pub use labeling::{

@@ -1,6 +1,7 @@
 //! Integration tests of prefopt-tasks (one binary, see the design's convention 8).
 
 mod corpus;
+mod demo;
 mod determinism;
 mod readback;
 mod reward;

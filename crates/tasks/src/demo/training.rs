@@ -1,0 +1,150 @@
+//! The demo's three training stages as runs of `prefopt-train`'s one loop
+//! ([`prefopt_train::train`]): the demo only fills in a [`RunConfig`] per stage.
+
+use std::path::PathBuf;
+
+use burn::prelude::Device;
+use prefopt_models::CausalLm;
+use prefopt_objectives::dpo::DpoConfig;
+use prefopt_objectives::lipo::LipoConfig;
+use prefopt_train::{
+    DataSection, LrSchedulerType, Method, ModelSection, RunConfig, TrainOptions, TrainerConfig,
+    train,
+};
+
+use crate::error::Result;
+
+use super::config::{AlignStageConfig, SftStageConfig};
+
+/// One stage's inputs.
+#[derive(Debug, Clone)]
+pub(crate) struct StageRun {
+    /// Initial weights (and reference for DPO / LiPO).
+    pub model_dir: PathBuf,
+    /// Tokenizer directory.
+    pub tokenizer_dir: PathBuf,
+    /// Training JSONL.
+    pub train_file: PathBuf,
+    /// Where the trained model goes.
+    pub output_dir: PathBuf,
+    /// Longest row in tokens.
+    pub max_length: usize,
+    /// Rows per reference log-prob batch.
+    pub batch_rows: usize,
+    /// Seed of shuffling.
+    pub seed: u64,
+}
+
+fn trainer(
+    run: &StageRun,
+    epochs: f64,
+    batch_size: usize,
+    learning_rate: f64,
+    warmup_ratio: f64,
+) -> TrainerConfig {
+    TrainerConfig {
+        output_dir: run.output_dir.clone(),
+        learning_rate,
+        lr_scheduler_type: LrSchedulerType::Linear,
+        warmup_ratio,
+        num_train_epochs: epochs,
+        per_device_train_batch_size: batch_size,
+        max_grad_norm: 1.0,
+        weight_decay: 0.0,
+        seed: run.seed,
+        logging_steps: 10,
+        // Only the final model is saved: the demo never resumes.
+        save_steps: u64::MAX / 2,
+        ..TrainerConfig::default()
+    }
+}
+
+fn run_config(run: &StageRun, training: TrainerConfig) -> RunConfig {
+    RunConfig {
+        model: ModelSection {
+            path: run.model_dir.clone(),
+            tokenizer: Some(run.tokenizer_dir.clone()),
+            ..ModelSection::default()
+        },
+        data: DataSection {
+            train: run.train_file.clone(),
+            max_length: Some(run.max_length),
+            per_device_eval_batch_size: run.batch_rows,
+            ..DataSection::default()
+        },
+        training,
+        ..RunConfig::default()
+    }
+}
+
+fn finish(config: &RunConfig, method: Method, device: &Device) -> Result<(CausalLm, PathBuf)> {
+    let options = TrainOptions {
+        resume: false,
+        progress: false,
+        no_plots: false,
+    };
+    let report = train(config, method, device, &options)?;
+    tracing::info!(
+        method = method.as_str(),
+        steps = report.global_step,
+        final_loss = report.losses.last().map(|l| l.1),
+        "stage done"
+    );
+    let model = CausalLm::load_hf(&report.output_dir, device)?;
+    Ok((model, report.output_dir))
+}
+
+/// Supervised fine-tuning on the SFT corpus.
+pub(crate) fn sft(
+    run: &StageRun,
+    stage: &SftStageConfig,
+    device: &Device,
+) -> Result<(CausalLm, PathBuf)> {
+    let training = trainer(
+        run,
+        stage.epochs,
+        stage.batch_size,
+        stage.learning_rate,
+        stage.warmup_ratio,
+    );
+    finish(&run_config(run, training), Method::Sft, device)
+}
+
+/// DPO (sigmoid loss) on the pairs, reference = the initial model, log-probs precomputed.
+pub(crate) fn dpo(
+    run: &StageRun,
+    stage: &AlignStageConfig,
+    device: &Device,
+) -> Result<(CausalLm, PathBuf)> {
+    let training = trainer(
+        run,
+        stage.epochs,
+        stage.batch_size,
+        stage.learning_rate,
+        stage.warmup_ratio,
+    );
+    let mut config = run_config(run, training);
+    config.dpo = DpoConfig {
+        beta: stage.beta,
+        ..DpoConfig::default()
+    };
+    finish(&config, Method::Dpo, device)
+}
+
+/// LiPO-λ on the lists, reference = the initial model, log-probs precomputed.
+pub(crate) fn lipo(
+    run: &StageRun,
+    stage: &AlignStageConfig,
+    device: &Device,
+) -> Result<(CausalLm, PathBuf)> {
+    let training = trainer(
+        run,
+        stage.epochs,
+        stage.batch_size,
+        stage.learning_rate,
+        stage.warmup_ratio,
+    );
+    let mut config = run_config(run, training);
+    config.lipo = LipoConfig::new().with_beta(stage.beta);
+    finish(&config, Method::Lipo, device)
+}
