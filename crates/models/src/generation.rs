@@ -59,8 +59,30 @@ impl CausalLm {
         prompts: &[Vec<u32>],
         config: &GenerationConfig,
     ) -> Result<GenerationOutput> {
-        let b = prompts.len();
-        if b == 0 {
+        self.generate_repeated(prompts, 1, config)
+    }
+
+    /// Generates `repeats` continuations of each prompt, prefilling every prompt only once:
+    /// the prompts' KV cache is expanded with [`KvCache::repeat_interleave`](crate::KvCache::repeat_interleave) before decoding.
+    ///
+    /// Output row `p · repeats + r` is continuation `r` of prompt `p`. For one seed it gives the
+    /// same tokens as [`CausalLm::generate`] over the prompts repeated that way (same sampler,
+    /// same order of random draws); only the `repeats − 1` redundant prompt prefills are saved.
+    ///
+    /// # Shapes
+    /// - prompts: `P` token lists of any lengths
+    /// - output: `P · repeats` rows
+    pub fn generate_repeated(
+        &self,
+        prompts: &[Vec<u32>],
+        repeats: usize,
+        config: &GenerationConfig,
+    ) -> Result<GenerationOutput> {
+        if repeats == 0 {
+            return Err(ModelError::InvalidInput("repeats must be > 0".into()));
+        }
+        let p = prompts.len();
+        if p == 0 {
             return Ok(GenerationOutput {
                 tokens: Vec::new(),
                 logprobs: Vec::new(),
@@ -91,34 +113,42 @@ impl CausalLm {
             .pad_token_id
             .or(self.config().pad_token_id)
             .unwrap_or(0);
-        let params = SamplingParams {
-            do_sample: config.do_sample,
-            temperature: config.temperature,
-            top_k: config.top_k,
-            top_p: config.top_p,
-            repetition_penalty: config.repetition_penalty,
-        };
+        let params = SamplingParams::from(config);
         let mut rng = SplitMix64::new(config.seed);
         let device = self.model.embed_tokens.weight.val().device();
 
+        // Prefill the P prompts once, left-padded.
         let len = prompts.iter().map(Vec::len).max().unwrap_or(0);
-        let mut ids = Vec::with_capacity(b * len);
-        let mut mask = Vec::with_capacity(b * len);
-        for p in prompts {
-            let padding = len - p.len();
+        let mut ids = Vec::with_capacity(p * len);
+        let mut mask = Vec::with_capacity(p * len);
+        for prompt in prompts {
+            let padding = len - prompt.len();
             ids.extend(std::iter::repeat_n(pad as i64, padding));
-            ids.extend(p.iter().map(|&t| t as i64));
+            ids.extend(prompt.iter().map(|&t| t as i64));
             mask.extend(std::iter::repeat_n(0i64, padding));
-            mask.extend(std::iter::repeat_n(1i64, p.len()));
+            mask.extend(std::iter::repeat_n(1i64, prompt.len()));
         }
         let mut cache = self.new_cache();
-        let input = Tensor::<2, Int>::from_data(TensorData::new(ids, [b, len]), &device);
-        let mask_t = Tensor::<2, Int>::from_data(TensorData::new(mask, [b, len]), &device);
+        let input = Tensor::<2, Int>::from_data(TensorData::new(ids, [p, len]), &device);
+        let mask_t = Tensor::<2, Int>::from_data(TensorData::new(mask, [p, len]), &device);
         let hidden = self.forward_cached_hidden(input, Some(mask_t), &mut cache)?;
         let [_, _, h] = hidden.dims();
-        let mut last = hidden.slice([0..b, len - 1..len, 0..h]).reshape([b, h]);
+        let mut last = hidden.slice([0..p, len - 1..len, 0..h]).reshape([p, h]);
 
-        let mut seen: Vec<Vec<u32>> = prompts.to_vec();
+        // Repeat each prompt's cache and last hidden state along the batch.
+        let b = p * repeats;
+        if repeats > 1 {
+            cache = cache.repeat_interleave(repeats);
+            last = last
+                .unsqueeze_dim::<3>(1)
+                .expand([p, repeats, h])
+                .reshape([b, h]);
+        }
+
+        let mut seen: Vec<Vec<u32>> = prompts
+            .iter()
+            .flat_map(|prompt| std::iter::repeat_n(prompt.clone(), repeats))
+            .collect();
         let mut out = GenerationOutput {
             tokens: vec![Vec::new(); b],
             logprobs: vec![Vec::new(); b],

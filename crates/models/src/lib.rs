@@ -28,5 +28,5 @@ pub use kv_cache::KvCache;
 pub use llama_model::LlamaModel;
 pub use logprobs::CompletionLogProbs;
 pub use mlp::LlamaMlp;
-pub use sampling::SplitMix64;
+pub use sampling::{SamplingParams, SplitMix64, select_token};
 pub use sequence_classifier::SequenceClassifier;

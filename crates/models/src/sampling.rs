@@ -38,14 +38,44 @@ impl SplitMix64 {
     }
 }
 
-/// The knobs of one sampling step (see [`crate::GenerationConfig`]).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct SamplingParams {
+/// The knobs of one sampling step (the sampling fields of [`crate::GenerationConfig`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SamplingParams {
+    /// Sample (true) or take the argmax (false, greedy).
     pub do_sample: bool,
+    /// Softmax temperature when sampling (must be > 0).
     pub temperature: f64,
+    /// Keep only the `top_k` most likely tokens, ties with the k-th kept (0 = off).
     pub top_k: usize,
+    /// Nucleus sampling mass (1.0 = off).
     pub top_p: f64,
+    /// transformers' repetition penalty over the `seen` tokens (1.0 = off).
     pub repetition_penalty: f64,
+}
+
+impl Default for SamplingParams {
+    /// Greedy, every filter off (the [`crate::GenerationConfig`] defaults).
+    fn default() -> Self {
+        Self {
+            do_sample: false,
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+            repetition_penalty: 1.0,
+        }
+    }
+}
+
+impl From<&crate::GenerationConfig> for SamplingParams {
+    fn from(c: &crate::GenerationConfig) -> Self {
+        Self {
+            do_sample: c.do_sample,
+            temperature: c.temperature,
+            top_k: c.top_k,
+            top_p: c.top_p,
+            repetition_penalty: c.repetition_penalty,
+        }
+    }
 }
 
 /// transformers' `RepetitionPenaltyLogitsProcessor`: each token already present is divided by
@@ -83,7 +113,15 @@ fn log_softmax_at(scores: &[f32], idx: usize) -> f32 {
 /// Chooses the next token of one row. Returns `(token, logprob)` where `logprob` is
 /// `log_softmax(raw_logits / temperature)[token]` (temperature 1 when greedy): the quantity
 /// TRL's GRPO recomputes as the old policy's log-prob (no penalty, no truncation).
-pub(crate) fn select_token(
+///
+/// This is the sampler of [`CausalLm::generate`](crate::CausalLm::generate): when sampling
+/// it draws exactly one `rng.next_f64()` per call (none when greedy), so a caller that visits
+/// rows in the same order with the same seeded [`SplitMix64`] reproduces `generate`'s tokens.
+///
+/// # Shapes
+/// - raw: `[vocab]`, one row's logits
+/// - seen: the row's prompt and generated tokens so far (for the repetition penalty)
+pub fn select_token(
     raw: &[f32],
     seen: &[u32],
     params: &SamplingParams,

@@ -1,6 +1,6 @@
 //! The KV-cached decode against the uncached forward, and generation bookkeeping.
 
-use prefopt_models::{CausalLm, GenerationConfig};
+use prefopt_models::{CausalLm, GenerationConfig, SamplingParams, SplitMix64, select_token};
 
 use crate::fixtures::{device, dir, int_tensor, max_abs_diff, reference, to_vec};
 
@@ -47,24 +47,36 @@ fn cached_decode_equals_uncached_forward() {
     }
 }
 
+/// Two prompts of different lengths (6 and 3 tokens).
+fn padded_prompts() -> [Vec<i64>; 2] {
+    [vec![5, 9, 17, 33, 40, 41], vec![7, 8, 9]]
+}
+
+/// Prefills [`padded_prompts`] as one left-padded `[2, 6]` batch: the cache and the logits
+/// `[2, 6, vocab]` (row-major).
+fn prefill_padded(model: &CausalLm) -> (prefopt_models::KvCache, Vec<f32>) {
+    let [a, b] = padded_prompts();
+    let mut ids = a.clone();
+    let mut mask = vec![1; a.len()];
+    ids.extend(std::iter::repeat_n(0, a.len() - b.len()).chain(b.iter().copied()));
+    mask.extend((0..a.len()).map(|i| i64::from(i >= a.len() - b.len())));
+    let mut cache = model.new_cache();
+    let logits = model
+        .forward_cached(
+            int_tensor(ids, 2, a.len()),
+            Some(int_tensor(mask, 2, a.len())),
+            &mut cache,
+        )
+        .unwrap();
+    (cache, to_vec(logits))
+}
+
 #[test]
 fn cached_decode_with_left_padding_equals_unpadded_rows() {
     let model = CausalLm::load_hf(dir("llama3"), &device()).unwrap();
     let vocab = model.config().vocab_size;
-    let a: Vec<i64> = vec![5, 9, 17, 33, 40, 41];
-    let b: Vec<i64> = vec![7, 8, 9];
-    let mut cache = model.new_cache();
-    let ids = vec![5, 9, 17, 33, 40, 41, 0, 0, 0, 7, 8, 9];
-    let mask = vec![1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1];
-    let pre = to_vec(
-        model
-            .forward_cached(
-                int_tensor(ids, 2, 6),
-                Some(int_tensor(mask, 2, 6)),
-                &mut cache,
-            )
-            .unwrap(),
-    );
+    let [a, b] = padded_prompts();
+    let (mut cache, pre) = prefill_padded(&model);
     let fa = logits_row(&model, &a);
     let fb = logits_row(&model, &b);
     let mut worst = max_abs_diff(&pre[5 * vocab..6 * vocab], &fa[5 * vocab..]);
@@ -154,4 +166,114 @@ fn stops_on_eos_and_reports_finished() {
         .unwrap();
     assert_eq!(none.tokens[0].len(), 3);
     assert!(!none.finished[0]);
+}
+
+/// Greedy decode of `b` rows from a prefilled cache: `steps` argmax tokens per row and the
+/// logits each step saw.
+fn greedy_from_cache(
+    model: &CausalLm,
+    cache: &mut prefopt_models::KvCache,
+    first_logits: Vec<f32>,
+    b: usize,
+    steps: usize,
+) -> (Vec<Vec<u32>>, Vec<Vec<f32>>) {
+    let vocab = model.config().vocab_size;
+    let mut logits = first_logits;
+    let mut tokens = vec![Vec::new(); b];
+    let mut seen_logits = vec![Vec::new(); b];
+    for step in 0..steps {
+        let mut next = Vec::with_capacity(b);
+        for row in 0..b {
+            let row_logits = &logits[row * vocab..(row + 1) * vocab];
+            let (tok, _) = select_token(
+                row_logits,
+                &[],
+                &SamplingParams::default(),
+                &mut SplitMix64::new(0),
+            );
+            tokens[row].push(tok);
+            seen_logits[row].extend_from_slice(row_logits);
+            next.push(i64::from(tok));
+        }
+        if step + 1 < steps {
+            logits = to_vec(
+                model
+                    .forward_cached(int_tensor(next, b, 1), None, cache)
+                    .unwrap(),
+            );
+        }
+    }
+    (tokens, seen_logits)
+}
+
+#[test]
+fn repeated_prefill_cache_decodes_like_each_prompt_alone() {
+    let model = CausalLm::load_hf(dir("llama3"), &device()).unwrap();
+    let vocab = model.config().vocab_size;
+    let prompts = padded_prompts();
+    // Prefill both prompts once, left-padded, then repeat each row 3 times.
+    let (cache, pre) = prefill_padded(&model);
+    let mut repeated = cache.repeat_interleave(3);
+    drop(cache);
+    assert_eq!(repeated.batch_size(), 6);
+    assert_eq!(repeated.len(), 6);
+    let last: Vec<f32> = (0..6)
+        .flat_map(|row| {
+            let p = row / 3;
+            pre[(p * 6 + 5) * vocab..(p * 6 + 6) * vocab].to_vec()
+        })
+        .collect();
+    let (tokens, logits) = greedy_from_cache(&model, &mut repeated, last, 6, 5);
+    for (p, prompt) in prompts.iter().enumerate() {
+        let mut alone = model.new_cache();
+        let n = prompt.len();
+        let pre = to_vec(
+            model
+                .forward_cached(int_tensor(prompt.clone(), 1, n), None, &mut alone)
+                .unwrap(),
+        );
+        let (want, want_logits) =
+            greedy_from_cache(&model, &mut alone, pre[(n - 1) * vocab..].to_vec(), 1, 5);
+        for row in p * 3..p * 3 + 3 {
+            assert_eq!(tokens[row], want[0], "prompt {p}, row {row}");
+            let diff = max_abs_diff(&logits[row], &want_logits[0]);
+            assert!(
+                diff <= CACHE_TOL,
+                "prompt {p}, row {row}: max |diff| {diff}"
+            );
+        }
+    }
+    assert_ne!(
+        tokens[0], tokens[3],
+        "the two prompts should continue differently"
+    );
+}
+
+#[test]
+fn generate_repeated_equals_generate_on_interleaved_prompts() {
+    let model = CausalLm::load_hf(dir("qwen2"), &device()).unwrap();
+    let prompts = vec![vec![5u32, 6, 7], vec![9, 10, 11, 12, 13]];
+    let cfg = GenerationConfig::new()
+        .with_max_new_tokens(10)
+        .with_do_sample(true)
+        .with_top_k(40)
+        .with_repetition_penalty(1.3)
+        .with_seed(11);
+    let shared = model.generate_repeated(&prompts, 3, &cfg).unwrap();
+    let interleaved: Vec<Vec<u32>> = prompts
+        .iter()
+        .flat_map(|p| std::iter::repeat_n(p.clone(), 3))
+        .collect();
+    let full = model.generate(&interleaved, &cfg).unwrap();
+    assert_eq!(shared.tokens, full.tokens);
+    assert_eq!(shared.finished, full.finished);
+    for (a, b) in shared.logprobs.iter().zip(&full.logprobs) {
+        let diff = max_abs_diff(a, b);
+        assert!(diff <= CACHE_TOL, "logprobs max |diff| {diff}");
+    }
+    assert_ne!(
+        shared.tokens[0], shared.tokens[1],
+        "samples of a prompt should differ"
+    );
+    assert!(model.generate_repeated(&prompts, 0, &cfg).is_err());
 }

@@ -7,7 +7,6 @@ pub mod judge;
 pub mod llm_judge;
 pub mod online;
 pub mod pool;
-mod prefix_cache;
 pub mod reward;
 pub mod rollout;
 pub mod sampling;

@@ -1,12 +1,8 @@
-//! Host-side next-token selection for rollouts.
+//! How rollouts sample: the TRL `GRPOConfig` sampling settings.
 //!
-//! The same algorithm, in the same order of random draws, as `prefopt-models`' `generate`
-//! (repetition penalty, temperature, top-k with ties kept, top-p, one uniform draw per sampled
-//! token from a [`SplitMix64`]), so a shared-prefill rollout and `CausalLm::generate` over the
-//! repeated prompts draw identical tokens for the same seed. The models crate keeps its sampler
-//! private; this copy is what lets the rollout reuse one prompt cache for G samples.
+//! The sampler itself is `prefopt-models`' (`select_token`, driven by `CausalLm::generate` and
+//! `CausalLm::generate_repeated`); this is the serialisable, validated configuration of it.
 
-use prefopt_models::SplitMix64;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, invalid};
@@ -87,145 +83,27 @@ impl SamplingConfig {
     }
 }
 
-/// transformers' `RepetitionPenaltyLogitsProcessor`.
-fn apply_repetition_penalty(logits: &mut [f32], seen: &[u32], penalty: f64) {
-    if penalty == 1.0 {
-        return;
-    }
-    let p = penalty as f32;
-    let mut done = vec![false; logits.len()];
-    for &t in seen {
-        let t = t as usize;
-        if t < logits.len() && !done[t] {
-            done[t] = true;
-            logits[t] = if logits[t] < 0.0 {
-                logits[t] * p
-            } else {
-                logits[t] / p
-            };
-        }
-    }
-}
-
-fn log_softmax_at(scores: &[f32], idx: usize) -> f32 {
-    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let lse = scores
-        .iter()
-        .map(|&s| ((s - max) as f64).exp())
-        .sum::<f64>()
-        .ln() as f32
-        + max;
-    scores[idx] - lse
-}
-
-/// First index of the maximum (ties to the lowest id, as `torch.argmax`).
-fn argmax(scores: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &s) in scores.iter().enumerate() {
-        if s > scores[best] {
-            best = i;
-        }
-    }
-    best
-}
-
-/// Chooses one row's next token: `(token, log_softmax(raw / temperature)[token])` (temperature
-/// 1 when greedy), the log-prob before penalty and truncation, as the models crate reports it.
-pub(crate) fn select_token(
-    raw: &[f32],
-    seen: &[u32],
-    config: &SamplingConfig,
-    rng: &mut SplitMix64,
-) -> (u32, f32) {
-    let mut scores = raw.to_vec();
-    apply_repetition_penalty(&mut scores, seen, config.repetition_penalty);
-    let temperature = config.logprob_temperature();
-    let token = if config.do_sample {
-        sample(&mut scores, config, rng)
-    } else {
-        argmax(&scores)
-    };
-    let scaled: Vec<f32> = raw.iter().map(|&x| x / temperature as f32).collect();
-    (token as u32, log_softmax_at(&scaled, token))
-}
-
-fn sample(scores: &mut [f32], config: &SamplingConfig, rng: &mut SplitMix64) -> usize {
-    let t = config.temperature as f32;
-    for s in scores.iter_mut() {
-        *s /= t;
-    }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
-    let mut keep = order.len();
-    if config.top_k > 0 && config.top_k < keep {
-        let kth = scores[order[config.top_k - 1]];
-        keep = order.iter().take_while(|&&i| scores[i] >= kth).count();
-    }
-    let max = scores[order[0]];
-    let mut probs: Vec<f64> = order[..keep]
-        .iter()
-        .map(|&i| ((scores[i] - max) as f64).exp())
-        .collect();
-    let total: f64 = probs.iter().sum();
-    for p in probs.iter_mut() {
-        *p /= total;
-    }
-    if config.top_p < 1.0 {
-        let mut cum = 0.0;
-        let mut n = 0;
-        for &p in &probs {
-            cum += p;
-            n += 1;
-            if cum >= config.top_p {
-                break;
-            }
-        }
-        probs.truncate(n.max(1));
-        let total: f64 = probs.iter().sum();
-        for p in probs.iter_mut() {
-            *p /= total;
-        }
-    }
-    let u = rng.next_f64();
-    let mut cum = 0.0;
-    for (j, &p) in probs.iter().enumerate() {
-        cum += p;
-        if u < cum {
-            return order[j];
-        }
-    }
-    order[probs.len() - 1]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn logprob_is_exact_and_frequencies_match_softmax() {
-        let config = SamplingConfig::default();
-        let raw = [0.0f32, 1.0];
-        let mut rng = SplitMix64::new(11);
-        let p1 = 1.0 / (1.0 + (-1f64).exp()); // 0.7311
-        let mut ones = 0;
-        for _ in 0..4000 {
-            let (tok, lp) = select_token(&raw, &[], &config, &mut rng);
-            let expect = if tok == 1 { p1.ln() } else { (1.0 - p1).ln() };
-            assert!((f64::from(lp) - expect).abs() < 1e-6);
-            ones += tok as usize;
-        }
-        let frac = ones as f64 / 4000.0;
-        assert!((frac - p1).abs() < 0.03, "{frac}");
-    }
-
-    #[test]
-    fn greedy_takes_argmax_and_validation_names_fields() {
+    fn validation_names_fields_and_greedy_logprobs_use_temperature_one() {
         let config = SamplingConfig {
             do_sample: false,
+            temperature: 0.7,
             ..Default::default()
         };
-        let mut rng = SplitMix64::new(0);
-        assert_eq!(select_token(&[0.1, 3.0, 3.0], &[], &config, &mut rng).0, 1);
+        assert_eq!(config.logprob_temperature(), 1.0);
+        assert_eq!(
+            SamplingConfig {
+                do_sample: true,
+                ..config.clone()
+            }
+            .logprob_temperature(),
+            0.7
+        );
+        assert!(config.validate().is_ok());
         let bad = SamplingConfig {
             top_p: 0.0,
             ..Default::default()
