@@ -58,3 +58,32 @@ fn unigenbench_score_names_a_missing_suite_file() {
     .unwrap_err();
     assert!(format!("{err:#}").contains("no_such_suite.csv"), "{err:#}");
 }
+
+#[test]
+fn demo_runs_end_to_end_on_its_smoke_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("demo.toml");
+    std::fs::write(
+        &config,
+        toml::to_string(&prefopt_tasks::DemoConfig::smoke()).unwrap(),
+    )
+    .unwrap();
+    let out = dir.path().join("demo_out");
+    prefopt(&[
+        "demo",
+        "--out",
+        out.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ])
+    .unwrap();
+    let results = std::fs::read_to_string(out.join("results.md")).unwrap();
+    for method in ["SFT", "DPO", "LiPO-λ", "best-of-"] {
+        assert!(results.contains(method), "{method} missing from\n{results}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert!(json.is_object());
+    let png = std::fs::read(out.join("reward_kl.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+}
