@@ -110,12 +110,8 @@ pub(crate) fn sft(
     finish(&run_config(run, training), Method::Sft, device)
 }
 
-/// DPO (sigmoid loss) on the pairs, reference = the initial model, log-probs precomputed.
-pub(crate) fn dpo(
-    run: &StageRun,
-    stage: &AlignStageConfig,
-    device: &Device,
-) -> Result<(CausalLm, PathBuf)> {
+/// The run config shared by the DPO and LiPO stages: `stage`'s trainer settings.
+fn align_config(run: &StageRun, stage: &AlignStageConfig) -> RunConfig {
     let training = trainer(
         run,
         stage.epochs,
@@ -123,7 +119,16 @@ pub(crate) fn dpo(
         stage.learning_rate,
         stage.warmup_ratio,
     );
-    let mut config = run_config(run, training);
+    run_config(run, training)
+}
+
+/// DPO (sigmoid loss) on the pairs, reference = the initial model, log-probs precomputed.
+pub(crate) fn dpo(
+    run: &StageRun,
+    stage: &AlignStageConfig,
+    device: &Device,
+) -> Result<(CausalLm, PathBuf)> {
+    let mut config = align_config(run, stage);
     config.dpo = DpoConfig {
         beta: stage.beta,
         ..DpoConfig::default()
@@ -137,14 +142,7 @@ pub(crate) fn lipo(
     stage: &AlignStageConfig,
     device: &Device,
 ) -> Result<(CausalLm, PathBuf)> {
-    let training = trainer(
-        run,
-        stage.epochs,
-        stage.batch_size,
-        stage.learning_rate,
-        stage.warmup_ratio,
-    );
-    let mut config = run_config(run, training);
+    let mut config = align_config(run, stage);
     config.lipo = LipoConfig::new().with_beta(stage.beta);
     finish(&config, Method::Lipo, device)
 }
