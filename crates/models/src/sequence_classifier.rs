@@ -125,4 +125,35 @@ impl SequenceClassifier {
         let [b, _] = scores.dims();
         Ok(scores.slice([0..b, 0..1]).reshape([b]))
     }
+
+    /// One reward per token row, for callers holding host token ids of varying lengths: the
+    /// rows are right-padded with `pad_id` (masked out) into one batch on `device`.
+    ///
+    /// # Errors
+    /// An empty row, or a failed read of the scores.
+    pub fn rewards_for_rows(
+        &self,
+        rows: &[Vec<u32>],
+        pad_id: u32,
+        device: &Device,
+    ) -> Result<Vec<f64>> {
+        let b = rows.len();
+        if b == 0 {
+            return Ok(Vec::new());
+        }
+        let t = rows.iter().map(Vec::len).max().unwrap_or(1).max(1);
+        let mut ids = vec![i64::from(pad_id); b * t];
+        let mut mask = vec![0i64; b * t];
+        for (r, row) in rows.iter().enumerate() {
+            for (i, &tok) in row.iter().enumerate() {
+                ids[r * t + i] = i64::from(tok);
+                mask[r * t + i] = 1;
+            }
+        }
+        let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [b, t]), device);
+        let mask = Tensor::<2, Int>::from_data(TensorData::new(mask, [b, t]), device);
+        self.rewards(ids, Some(mask))?
+            .try_into_vec_as::<f64>()
+            .map_err(|e| ModelError::TensorRead(format!("{e:?}")))
+    }
 }

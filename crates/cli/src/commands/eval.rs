@@ -71,23 +71,7 @@ fn rewards(
             .iter()
             .map(|c| c.prompt_ids.iter().chain(&c.tokens).copied().collect())
             .collect();
-        let t = rows.iter().map(Vec::len).max().unwrap_or(1).max(1);
-        let b = rows.len();
-        let mut ids = vec![i64::from(pad_id); b * t];
-        let mut mask = vec![0i64; b * t];
-        for (r, row) in rows.iter().enumerate() {
-            for (i, &tok) in row.iter().enumerate() {
-                ids[r * t + i] = i64::from(tok);
-                mask[r * t + i] = 1;
-            }
-        }
-        let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [b, t]), device);
-        let mask = Tensor::<2, Int>::from_data(TensorData::new(mask, [b, t]), device);
-        let r = reward_model.rewards(ids, Some(mask))?;
-        let values = r
-            .into_data()
-            .try_into_vec_as::<f64>()
-            .map_err(|e| anyhow::anyhow!("reading rewards: {e:?}"))?;
+        let values = reward_model.rewards_for_rows(&rows, pad_id, device)?;
         out.extend(values);
     }
     Ok(out)

@@ -144,28 +144,13 @@ impl RewardFn for RewardModelReward {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| fail(e.to_string()))?;
         let pad = self.tokenizer.pad().map_or(0, |t| t.id);
-        let t = rows.iter().map(Vec::len).max().unwrap_or(1).max(1);
-        let b = rows.len();
-        let mut ids = vec![i64::from(pad); b * t];
-        let mut mask = vec![0i64; b * t];
-        for (r, row) in rows.iter().enumerate() {
-            for (i, &tok) in row.iter().enumerate() {
-                ids[r * t + i] = i64::from(tok);
-                mask[r * t + i] = 1;
-            }
-        }
-        let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [b, t]), &self.device);
-        let mask = Tensor::<2, Int>::from_data(TensorData::new(mask, [b, t]), &self.device);
         let model = self
             .model
             .lock()
             .map_err(|_| fail("lock poisoned".into()))?;
-        let scores = model
-            .rewards(ids, Some(mask))
+        let values = model
+            .rewards_for_rows(&rows, pad, &self.device)
             .map_err(|e| fail(e.to_string()))?;
-        let values = scores
-            .try_into_vec_as::<f64>()
-            .map_err(|e| fail(format!("{e:?}")))?;
         Ok(values.into_iter().map(Some).collect())
     }
 }
