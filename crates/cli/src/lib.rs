@@ -10,4 +10,4 @@ pub use commands::{
     train_command,
 };
 pub use device::{DeviceChoice, DeviceError};
-pub use run_config_file::{apply_override, load_run_config, parse_tables};
+pub use run_config_file::{apply_override, load_run_config, load_table, parse_tables};

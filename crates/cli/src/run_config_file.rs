@@ -19,6 +19,12 @@ pub const SECTIONS: [&str; 6] = ["model", "data", "training", "reference", "dpo"
 /// Reads `path`, applies `overrides` (`section.key=value`, value in TOML syntax, bare words
 /// taken as strings), and checks every key.
 pub fn load_run_config(path: &Path, overrides: &[String]) -> anyhow::Result<RunConfig> {
+    let table = load_table(path, overrides)?;
+    parse_tables(table).with_context(|| format!("config `{}`", path.display()))
+}
+
+/// Reads the TOML file `path` as a table and applies `overrides` (`section.key=value`).
+pub fn load_table(path: &Path, overrides: &[String]) -> anyhow::Result<Table> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config `{}`", path.display()))?;
     let mut table: Table = toml::from_str(&text)
@@ -26,7 +32,7 @@ pub fn load_run_config(path: &Path, overrides: &[String]) -> anyhow::Result<RunC
     for item in overrides {
         apply_override(&mut table, item)?;
     }
-    parse_tables(table).with_context(|| format!("config `{}`", path.display()))
+    Ok(table)
 }
 
 /// Applies one `a.b.c=value` override.

@@ -29,10 +29,9 @@ use prefopt_rl::{
     FnReward, GrpoRunConfig, RewardFn, RewardRegistry, run_grpo, tokenizer_detokenizer,
 };
 use serde::Deserialize;
-use toml::Table;
 
 use crate::device::DeviceChoice;
-use crate::run_config_file::apply_override;
+use crate::run_config_file::load_table;
 
 /// Arguments of `prefopt grpo`.
 #[derive(Debug, Clone, clap::Args)]
@@ -89,14 +88,7 @@ pub struct GrpoReport {
 }
 
 fn load_file(path: &Path, overrides: &[String]) -> anyhow::Result<GrpoFile> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read config `{}`", path.display()))?;
-    let mut table: Table = toml::from_str(&text)
-        .with_context(|| format!("config `{}` is not valid TOML", path.display()))?;
-    for item in overrides {
-        apply_override(&mut table, item)?;
-    }
-    toml::Value::Table(table)
+    toml::Value::Table(load_table(path, overrides)?)
         .try_into()
         .with_context(|| format!("config `{}`", path.display()))
 }
