@@ -8,6 +8,8 @@ mod fixture;
 mod generation;
 #[path = "e2e/grpo.rs"]
 mod grpo;
+#[path = "e2e/personalization.rs"]
+mod personalization;
 #[path = "e2e/training.rs"]
 mod training;
 

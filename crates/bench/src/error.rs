@@ -93,6 +93,10 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// A text metric (ROUGE, BLEU) got unusable input: prediction and reference counts differ,
+    /// or the corpus is empty.
+    #[error("text metric: {0}")]
+    TextMetric(String),
     /// JSON (de)serialisation failed outside the cases above.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),

@@ -13,6 +13,7 @@ mod run;
 mod score;
 mod suite;
 mod template;
+pub mod text_metrics;
 mod theme;
 mod verdict;
 
@@ -30,5 +31,9 @@ pub use score::{
 };
 pub use suite::{Language, Prompt, Repair, Suite, SuiteOptions, TestPoint, insert_missing_commas};
 pub use template::{JudgeTemplate, Protocol, python_list_repr};
+pub use text_metrics::{
+    Bleu, CorpusRouge, RougeScore, RougeScores, bleu_tokenize, corpus_bleu, corpus_rouge, rouge,
+    rouge_tokenize,
+};
 pub use theme::{SubTheme, Theme};
 pub use verdict::{Verdict, VerdictWriter, Verdicts};

@@ -7,3 +7,4 @@ mod judge;
 mod leaderboard;
 mod server;
 mod suites;
+mod text_metrics;

@@ -9,12 +9,24 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use prefopt_objectives::dpo::DpoConfig;
 use prefopt_objectives::lipo::LipoConfig;
-use prefopt_train::{DataSection, ModelSection, ReferenceSection, RunConfig, TrainerConfig};
+use prefopt_objectives::nextquill::NextQuillConfig;
+use prefopt_train::{
+    DataSection, ModelSection, PersonalizationSection, ReferenceSection, RunConfig, TrainerConfig,
+};
 use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
 /// The top-level tables a run config may have.
-pub const SECTIONS: [&str; 6] = ["model", "data", "training", "reference", "dpo", "lipo"];
+pub const SECTIONS: [&str; 8] = [
+    "model",
+    "data",
+    "training",
+    "reference",
+    "dpo",
+    "lipo",
+    "personalization",
+    "nextquill",
+];
 
 /// Reads `path`, applies `overrides` (`section.key=value`, value in TOML syntax, bare words
 /// taken as strings), and checks every key.
@@ -93,6 +105,8 @@ pub fn parse_tables(mut table: Table) -> anyhow::Result<RunConfig> {
     let reference: ReferenceSection = section(&mut table, "reference")?;
     let dpo: DpoConfig = section(&mut table, "dpo")?;
     let lipo: LipoConfig = section(&mut table, "lipo")?;
+    let personalization: PersonalizationSection = section(&mut table, "personalization")?;
+    let nextquill: NextQuillConfig = section(&mut table, "nextquill")?;
     Ok(RunConfig {
         model,
         data,
@@ -100,6 +114,8 @@ pub fn parse_tables(mut table: Table) -> anyhow::Result<RunConfig> {
         reference,
         dpo,
         lipo,
+        personalization,
+        nextquill,
     })
 }
 

@@ -74,6 +74,8 @@ pub enum DatasetKind {
     Sft,
     /// Prompts only.
     Prompt,
+    /// User-history (personalization) examples: `crate::load_personal_dataset`.
+    Personal,
 }
 
 /// The cache key of a tokenized data set: data bytes, tokenizer files, options, kind and

@@ -8,6 +8,7 @@ mod error;
 mod implicit_prompt;
 mod jsonl;
 mod loader;
+mod personal;
 mod preference;
 mod prompts;
 mod python_json;
@@ -36,6 +37,12 @@ pub use error::{DataError, Result};
 pub use implicit_prompt::{extract_prompt, split_messages, split_text};
 pub use jsonl::{ReadOptions, ReadReport, Rows, SkippedRow, parse_jsonl_str, read_jsonl};
 pub use loader::{Batch, Cursor, Loader, LoaderConfig, batches_per_epoch, epoch_order};
+pub use personal::{
+    Field, HistoryItem, ItemMetadata, PersonalEncoder, PersonalLayout, PersonalOptions,
+    PersonalRecord, PersonalReport, TokenizedPersonal, load_personal_dataset, parse_amazon_row,
+    parse_lamp_row, personal_cache_key, read_amazon_jsonl, read_lamp_jsonl, read_personal_jsonl,
+    render_prompt, select_history,
+};
 pub use preference::{parse_preference_row, read_preference_jsonl};
 pub use prompts::{parse_prompt_row, read_prompt_jsonl};
 pub use python_json::{PythonJsonStyle, to_python_json};

@@ -3,6 +3,7 @@
 mod common;
 mod datasets;
 mod loading;
+mod personal;
 mod readers;
 mod reference;
 mod templates;

@@ -3,6 +3,7 @@
 mod attention;
 mod causal_lm;
 mod checkpoint;
+mod completion_logits;
 mod config;
 mod decoder_layer;
 mod error;
@@ -20,6 +21,7 @@ mod weights;
 pub use attention::LlamaAttention;
 pub use causal_lm::CausalLm;
 pub use checkpoint::{CONFIG_FILE, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, SaveDtype};
+pub use completion_logits::CompletionLogits;
 pub use config::{LlamaConfig, RopeScaling, SUPPORTED_MODEL_TYPES};
 pub use decoder_layer::DecoderLayer;
 pub use error::{ModelError, Result};

@@ -15,13 +15,17 @@ pub enum HostBatch {
     Lists(ListBatch),
     /// SFT rows: `B` rows.
     Sft(TokenBatch),
+    /// Counterfactual pairs (NextQuill): `2B` rows, every example with its history first,
+    /// then every example with the null history; row `i` and row `B + i` share their
+    /// completion ids.
+    Counterfactual(TokenBatch),
 }
 
 impl HostBatch {
     /// The token rows.
     pub fn tokens(&self) -> &TokenBatch {
         match self {
-            Self::Pairs(t) | Self::Sft(t) => t,
+            Self::Pairs(t) | Self::Sft(t) | Self::Counterfactual(t) => t,
             Self::Lists(l) => &l.tokens,
         }
     }

@@ -4,14 +4,16 @@ use std::path::Path;
 use std::sync::Arc;
 
 use prefopt_data::{
-    CacheKey, Collator, Cursor, DatasetKind, DatasetOptions, DatasetReport, Loader, LoaderConfig,
-    TokenizedList, TokenizedPair, TokenizedSft, Tokenizer, dataset_cache_key,
-    load_preference_dataset, load_ranked_dataset, load_sft_dataset,
+    CacheKey, CacheKeyBuilder, Collator, Cursor, DatasetKind, DatasetReport, Loader, LoaderConfig,
+    TokenBatch, TokenizedList, TokenizedPair, TokenizedPersonal, TokenizedSft, Tokenizer,
+    dataset_cache_key, load_personal_dataset, load_preference_dataset, load_ranked_dataset,
+    load_sft_dataset,
 };
 
 use crate::device_batch::HostBatch;
 use crate::error::Result;
-use crate::run_config::Method;
+use crate::personalization_section::{PersonalMethod, PersonalizationSection};
+use crate::run_config::{Method, RunConfig};
 
 /// Tokenized examples of one split, in file order.
 #[derive(Debug, Clone)]
@@ -22,6 +24,8 @@ pub enum Examples {
     Lists(Arc<Vec<TokenizedList>>, Option<usize>),
     /// SFT rows.
     Sft(Arc<Vec<TokenizedSft>>),
+    /// Personalised examples (user histories), batched as the method trains on them.
+    Personal(Arc<Vec<TokenizedPersonal>>, PersonalMethod),
 }
 
 /// A loaded split: examples, their cache key and what reading reported.
@@ -36,32 +40,53 @@ pub struct LoadedSplit {
     pub report: DatasetReport,
 }
 
-/// Reads and tokenizes `path` for `method`.
+/// Reads and tokenizes `path` for `method`, with the data settings of `config`.
 pub fn load_split(
     method: Method,
     path: &Path,
     tokenizer: &Tokenizer,
-    options: &DatasetOptions,
-    list_size: Option<usize>,
+    config: &RunConfig,
     cache_dir: Option<&Path>,
 ) -> Result<LoadedSplit> {
+    let options = config.data.dataset_options();
+    let list_size = config.data.list_size;
     let kind = match method {
         Method::Sft => DatasetKind::Sft,
         Method::Dpo => DatasetKind::Preference,
         Method::Lipo => DatasetKind::Ranked,
+        Method::NextQuill => DatasetKind::Personal,
     };
     let (examples, report) = match method {
         Method::Dpo => {
-            let d = load_preference_dataset(path, tokenizer, options, cache_dir)?;
+            let d = load_preference_dataset(path, tokenizer, &options, cache_dir)?;
             (Examples::Pairs(Arc::new(d.examples)), d.report)
         }
         Method::Lipo => {
-            let d = load_ranked_dataset(path, tokenizer, options, cache_dir)?;
+            let d = load_ranked_dataset(path, tokenizer, &options, cache_dir)?;
             (Examples::Lists(Arc::new(d.examples), list_size), d.report)
         }
         Method::Sft => {
-            let d = load_sft_dataset(path, tokenizer, options, cache_dir)?;
+            let d = load_sft_dataset(path, tokenizer, &options, cache_dir)?;
             (Examples::Sft(Arc::new(d.examples)), d.report)
+        }
+        Method::NextQuill => {
+            let p = &config.personalization;
+            let (d, personal) = load_personal_dataset(
+                path,
+                &p.data_layout()?,
+                tokenizer,
+                &p.prompt,
+                options.read,
+                cache_dir,
+            )?;
+            tracing::info!(
+                file = %path.display(),
+                examples = personal.examples,
+                history_items_dropped = personal.history_items_dropped,
+                targets_truncated = personal.targets_truncated,
+                "personalised examples"
+            );
+            (Examples::Personal(Arc::new(d.examples), p.method), d.report)
         }
     };
     if !report.read.skipped.is_empty() {
@@ -71,11 +96,59 @@ pub fn load_split(
             "skipped bad rows (skip_bad_rows = true)"
         );
     }
-    let key = dataset_cache_key(path, tokenizer, kind, options)?;
+    let key = match method {
+        Method::NextQuill => personal_cache_key(path, tokenizer, &config.personalization)?,
+        _ => dataset_cache_key(path, tokenizer, kind, &options)?,
+    };
     Ok(LoadedSplit {
         examples,
         key,
         report,
+    })
+}
+
+/// The key of a personalised data set: file, tokenizer and every personalisation setting.
+fn personal_cache_key(
+    path: &Path,
+    tokenizer: &Tokenizer,
+    section: &PersonalizationSection,
+) -> Result<CacheKey> {
+    Ok(CacheKeyBuilder::new()
+        .str("purpose", "prefopt-train personalised split")
+        .file("data", path)?
+        .bytes("tokenizer_files", &tokenizer.fingerprint())
+        .json("layout", &section.data_layout()?)?
+        .json("prompt", &section.prompt)?
+        .finish())
+}
+
+/// The rows a personalised micro-batch trains on: NextQuill's `2B` rows (every example with
+/// its history, then every example with the null history; the completions are identical), or
+/// the `B` rows of a baseline (with history for ContextSFT, null history for SFT).
+fn personal_rows(
+    collator: &Collator,
+    examples: &[&TokenizedPersonal],
+    method: PersonalMethod,
+) -> prefopt_data::Result<HostBatch> {
+    fn with<'a>(e: &&'a TokenizedPersonal) -> (&'a [u32], &'a [u32]) {
+        (&e.prompt_ids, &e.completion_ids)
+    }
+    fn null<'a>(e: &&'a TokenizedPersonal) -> (&'a [u32], &'a [u32]) {
+        (&e.null_prompt_ids, &e.completion_ids)
+    }
+    let rows: Vec<(&[u32], &[u32])> = match method {
+        PersonalMethod::NextQuill => examples
+            .iter()
+            .map(with)
+            .chain(examples.iter().map(null))
+            .collect(),
+        PersonalMethod::ContextSft => examples.iter().map(with).collect(),
+        PersonalMethod::Sft => examples.iter().map(null).collect(),
+    };
+    let tokens: TokenBatch = collator.rows(&rows)?;
+    Ok(match method {
+        PersonalMethod::NextQuill => HostBatch::Counterfactual(tokens),
+        PersonalMethod::ContextSft | PersonalMethod::Sft => HostBatch::Sft(tokens),
     })
 }
 
@@ -86,6 +159,7 @@ impl Examples {
             Self::Pairs(x) => x.len(),
             Self::Lists(x, _) => x.len(),
             Self::Sft(x) => x.len(),
+            Self::Personal(x, _) => x.len(),
         }
     }
 
@@ -108,6 +182,10 @@ impl Examples {
             Self::Sft(x) => {
                 let refs: Vec<&TokenizedSft> = indices.iter().map(|&i| &x[i]).collect();
                 HostBatch::Sft(collator.sft(&refs)?)
+            }
+            Self::Personal(x, method) => {
+                let refs: Vec<&TokenizedPersonal> = indices.iter().map(|&i| &x[i]).collect();
+                personal_rows(collator, &refs, *method)?
             }
         })
     }
@@ -132,6 +210,12 @@ impl Examples {
             Self::Sft(x) => Loader::new(x.clone(), config, start, move |xs| {
                 collator.sft(xs).map(HostBatch::Sft)
             })?,
+            Self::Personal(x, method) => {
+                let method = *method;
+                Loader::new(x.clone(), config, start, move |xs| {
+                    personal_rows(&collator, xs, method)
+                })?
+            }
         })
     }
 }

@@ -9,6 +9,8 @@ mod examples;
 mod metrics;
 mod optimizer;
 mod param_ids;
+mod personal_eval;
+mod personalization_section;
 mod plot;
 mod progress;
 mod reference_logps;
@@ -32,6 +34,11 @@ pub use examples::{Examples, LoadedSplit, load_split};
 pub use metrics::{MetricsLog, MetricsRecord, check_finite, read_metrics};
 pub use optimizer::{AdamW, AdamWConfig};
 pub use param_ids::ParamIds;
+pub use personal_eval::{
+    GENERATIONS_FILE, PERSONAL_EVAL_FILE, PersonalEvalOptions, PersonalEvalReport,
+    evaluate_and_write, evaluate_personalization, load_test_split,
+};
+pub use personalization_section::{LayoutName, PersonalMethod, PersonalizationSection, PromptView};
 pub use plot::{PlotSize, plot_curve, plot_metrics_file};
 pub use progress::TrainProgress;
 pub use reference_logps::{Reference, Split, batch_rows, precompute};

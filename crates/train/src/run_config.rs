@@ -7,6 +7,8 @@
 //! [reference]  # precompute_ref_log_probs, precompute_ref_batch_size
 //! [dpo]        # prefopt_objectives::dpo::DpoConfig (TRL DPOConfig names)
 //! [lipo]       # prefopt_objectives::lipo::LipoConfig
+//! [personalization]  # user-history data + method of `nextquill` runs (PersonalizationSection)
+//! [nextquill]  # prefopt_objectives::nextquill::NextQuillConfig
 //! ```
 //!
 //! Every table denies unknown keys, so a misspelt key is an error that names it.
@@ -18,9 +20,11 @@ use prefopt_data::{
 };
 use prefopt_objectives::dpo::DpoConfig;
 use prefopt_objectives::lipo::LipoConfig;
+use prefopt_objectives::nextquill::{DataEffectSource, NextQuillConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, invalid};
+use crate::personalization_section::{PersonalMethod, PersonalizationSection};
 use crate::trainer_config::TrainerConfig;
 use crate::trainer_state::config_hash;
 
@@ -34,6 +38,10 @@ pub enum Method {
     Dpo,
     /// LiPO on ranked lists (`[lipo]`).
     Lipo,
+    /// Personalisation on user histories (`[personalization]`): NextQuill (`[nextquill]`) or
+    /// its SFT / ContextSFT baselines.
+    #[serde(rename = "nextquill")]
+    NextQuill,
 }
 
 impl Method {
@@ -43,12 +51,13 @@ impl Method {
             Self::Sft => "sft",
             Self::Dpo => "dpo",
             Self::Lipo => "lipo",
+            Self::NextQuill => "nextquill",
         }
     }
 
-    /// Whether the method needs a reference model.
+    /// Whether the method needs reference log-probs (a frozen model's sequence scores).
     pub fn needs_reference(self) -> bool {
-        !matches!(self, Self::Sft)
+        matches!(self, Self::Dpo | Self::Lipo)
     }
 }
 
@@ -60,7 +69,9 @@ pub struct ModelSection {
     pub path: PathBuf,
     /// Directory with `tokenizer.json` (+ `tokenizer_config.json`, ...); default `path`.
     pub tokenizer: Option<PathBuf>,
-    /// Reference model checkpoint; default `path` (the initial policy, as TRL).
+    /// Reference model checkpoint; default `path` (the initial policy, as TRL). For
+    /// `nextquill` with `data_effect_source = "fixed"`, the frozen data model θ_D (the paper's
+    /// choice is a ContextSFT model).
     pub ref_path: Option<PathBuf>,
     /// Name of the chat template to use when `tokenizer_config.json` has several.
     pub chat_template: Option<String>,
@@ -184,6 +195,10 @@ pub struct RunConfig {
     pub dpo: DpoConfig,
     /// `[lipo]` (used by `lipo`).
     pub lipo: LipoConfig,
+    /// `[personalization]` (used by `nextquill`).
+    pub personalization: PersonalizationSection,
+    /// `[nextquill]` (used by `nextquill` with `personalization.method = "nextquill"`).
+    pub nextquill: NextQuillConfig,
 }
 
 impl RunConfig {
@@ -225,8 +240,27 @@ impl RunConfig {
             Method::Lipo => {
                 self.lipo.init()?;
             }
+            Method::NextQuill => {
+                self.personalization.validate()?;
+                if self.personalization.method == PersonalMethod::NextQuill {
+                    self.nextquill.init()?;
+                }
+                if self.data.max_length.is_some() {
+                    return Err(invalid(
+                        "data.max_length",
+                        "is not used by nextquill: set personalization.prompt.max_prompt_length and max_target_length (cutting whole rows would misalign the two passes)",
+                    ));
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Whether a `nextquill` run needs the frozen data model (`data_effect_source = "fixed"`).
+    pub fn needs_frozen_data_model(&self, method: Method) -> bool {
+        method == Method::NextQuill
+            && self.personalization.method == PersonalMethod::NextQuill
+            && self.nextquill.data_effect_source == DataEffectSource::Fixed
     }
 
     /// Cache directory (tokenized data, reference log-probs).
@@ -253,6 +287,10 @@ impl RunConfig {
         c.data.eval = None;
         c.data.per_device_eval_batch_size = 0;
         c.reference.precompute_ref_batch_size = None;
+        c.personalization.test = None;
+        c.personalization.max_new_tokens = 0;
+        c.personalization.repetition_penalty = 0.0;
+        c.personalization.generation_batch_size = 0;
         config_hash(&(method, &c))
     }
 }

@@ -1,4 +1,4 @@
-//! The one training loop of SFT, DPO and LiPO.
+//! The one training loop of SFT, DPO, LiPO and NextQuill (and its baselines).
 //!
 //! Setup (config checks, tokenizer, data sets, reference log-probs, model) runs before anything
 //! is written to `output_dir`'s checkpoints; if it fails and `output_dir` did not exist before,
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::prelude::*;
-use prefopt_data::{Collator, Cursor, LoaderConfig, Tokenizer, TokenizerFiles};
+use prefopt_data::{Collator, Cursor, LoaderConfig, TokenizedPersonal, Tokenizer, TokenizerFiles};
 use prefopt_models::CausalLm;
 use serde_json::json;
 
@@ -18,6 +18,9 @@ use crate::clip::clip_grad_norm;
 use crate::error::{Error, Result, io, json};
 use crate::examples::{LoadedSplit, load_split};
 use crate::metrics::{MetricsLog, MetricsRecord, check_finite};
+use crate::personal_eval::{
+    PersonalEvalOptions, PersonalEvalReport, evaluate_and_write, load_test_split,
+};
 use crate::plot::{PlotSize, plot_metrics_file};
 use crate::progress::TrainProgress;
 use crate::reference_logps::{Reference, Split, precompute};
@@ -54,6 +57,8 @@ pub struct TrainReport {
     pub eval_losses: Vec<(u64, f64)>,
     /// Rows skipped as malformed in the training set.
     pub skipped_rows: usize,
+    /// Held-out scores of a personalisation run with `[personalization] test`.
+    pub personal_eval: Option<PersonalEvalReport>,
 }
 
 /// The tokenizer files worth copying next to a saved model.
@@ -97,7 +102,7 @@ pub fn load_tokenizer(dir: &Path, chat_template: Option<&str>) -> Result<Tokeniz
     Ok(tokenizer)
 }
 
-/// Runs SFT, DPO or LiPO as `config` says, on `device` (a plain device; autodiff is added here).
+/// Runs SFT, DPO, LiPO or a personalisation method as `config` says, on `device` (a plain device; autodiff is added here).
 pub fn train(
     config: &RunConfig,
     method: Method,
@@ -136,6 +141,8 @@ struct Run {
     train: LoadedSplit,
     eval: Option<LoadedSplit>,
     collator: Collator,
+    tokenizer: Tokenizer,
+    test: Option<Vec<TokenizedPersonal>>,
     tokenizer_dir: PathBuf,
     model: CausalLm,
     optimizer: crate::optimizer::AdamW,
@@ -157,31 +164,32 @@ fn setup(
         method,
         &config.data.train,
         &tokenizer,
-        &data_options,
-        config.data.list_size,
+        config,
         Some(&cache_dir),
     )?;
     let eval = config
         .data
         .eval
         .as_deref()
-        .map(|path| {
-            load_split(
-                method,
-                path,
-                &tokenizer,
-                &data_options,
-                config.data.list_size,
-                Some(&cache_dir),
-            )
-        })
+        .map(|path| load_split(method, path, &tokenizer, config, Some(&cache_dir)))
         .transpose()?;
+    let test = match method {
+        Method::NextQuill => load_test_split(config, &tokenizer)?,
+        _ => None,
+    };
     let pad_id = tokenizer
         .pad()
         .or_else(|| tokenizer.eos())
         .map_or(0, |t| t.id);
     let collator = Collator::new(pad_id).with_truncation(data_options.truncation);
-    let objective = TrainObjective::new(method, config)?;
+    let mut objective = TrainObjective::new(method, config)?;
+    if config.needs_frozen_data_model(method) {
+        let dir = config.model.reference_dir();
+        let frozen = CausalLm::load_hf(dir, device)?;
+        frozen.check_vocab(tokenizer.vocab_size())?;
+        tracing::info!(model = %dir.display(), "frozen data model for the fixed data-side effect");
+        objective = objective.with_frozen(frozen, device.clone());
+    }
 
     // Reference: precomputed with the initial weights, then dropped; or kept live.
     let reference = if !method.needs_reference() {
@@ -238,6 +246,8 @@ fn setup(
         train,
         eval,
         collator,
+        tokenizer,
+        test,
         tokenizer_dir,
         model,
         optimizer,
@@ -325,6 +335,7 @@ impl Run {
             losses: Vec::new(),
             eval_losses: Vec::new(),
             skipped_rows: self.train.report.read.skipped.len(),
+            personal_eval: None,
         };
         let base_device = self.device.clone().inner();
         let mut accumulator = GradientAccumulator::new();
@@ -430,6 +441,16 @@ impl Run {
             tracing::warn!(error = %e, "could not draw the metric plots");
         }
         tracing::info!(dir = %output_dir.display(), steps = self.state.global_step, "training finished");
+        if let Some(test) = &self.test {
+            report.personal_eval = Some(evaluate_and_write(
+                &self.model.valid(),
+                &self.tokenizer,
+                test,
+                &PersonalEvalOptions::from_section(&config.personalization),
+                config.personalization.method.as_str(),
+                &output_dir,
+            )?);
+        }
         Ok(report)
     }
 

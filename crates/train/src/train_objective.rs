@@ -1,13 +1,19 @@
-//! The loss of one micro-batch for SFT, DPO or LiPO: model log-probs + reference rows →
-//! the objectives crate.
+//! The loss of one micro-batch for SFT, DPO, LiPO or NextQuill: model log-probs (or
+//! target-position logits) + reference rows → the objectives crate.
+
+use std::sync::Arc;
 
 use burn::prelude::*;
-use prefopt_models::CausalLm;
+use prefopt_models::{CausalLm, CompletionLogits};
 use prefopt_objectives::dpo::{Dpo, DpoInputs, TailLogps};
 use prefopt_objectives::lipo::Lipo;
+use prefopt_objectives::nextquill::{FrozenLogits, NextQuill, NextQuillInputs};
 
-use crate::device_batch::{HostBatch, completion_logprobs, matrix, target_mask, vector};
+use crate::device_batch::{
+    HostBatch, completion_logprobs, matrix, target_mask, token_tensors, vector,
+};
 use crate::error::{Error, Result};
+use crate::personalization_section::PersonalMethod;
 use crate::reference_logps::shared_lengths_rows;
 use crate::run_config::{Method, RunConfig};
 
@@ -20,6 +26,13 @@ pub enum TrainObjective {
     Dpo(Dpo),
     /// LiPO.
     Lipo(Lipo),
+    /// NextQuill, with the frozen data model θ_D when `data_effect_source = "fixed"`.
+    NextQuill {
+        /// The objective.
+        objective: NextQuill,
+        /// θ_D and the plain (non-autodiff) device it lives on; `None` for the dynamic source.
+        frozen: Option<(Arc<CausalLm>, Device)>,
+    },
 }
 
 /// What one micro-batch contributes to a step.
@@ -35,13 +48,35 @@ pub struct MicroOutput {
 }
 
 impl TrainObjective {
-    /// Builds the objective of `method` from the config sections.
+    /// Builds the objective of `method` from the config sections. The personalisation
+    /// baselines (`context_sft`, `sft`) are [`TrainObjective::Sft`] on their prompt view. A
+    /// NextQuill objective with the fixed data-effect source needs [`Self::with_frozen`].
     pub fn new(method: Method, config: &RunConfig) -> Result<Self> {
         Ok(match method {
             Method::Sft => Self::Sft,
             Method::Dpo => Self::Dpo(config.dpo.init()?),
             Method::Lipo => Self::Lipo(config.lipo.init()?),
+            Method::NextQuill => match config.personalization.method {
+                PersonalMethod::NextQuill => Self::NextQuill {
+                    objective: config.nextquill.init()?,
+                    frozen: None,
+                },
+                PersonalMethod::ContextSft | PersonalMethod::Sft => Self::Sft,
+            },
         })
+    }
+
+    /// Attaches the frozen data model θ_D of NextQuill's fixed data-effect source (loaded on
+    /// the plain device; its logits are copied to the training device each batch).
+    #[must_use]
+    pub fn with_frozen(self, model: CausalLm, device: Device) -> Self {
+        match self {
+            Self::NextQuill { objective, .. } => Self::NextQuill {
+                objective,
+                frozen: Some((Arc::new(model), device)),
+            },
+            other => other,
+        }
     }
 
     /// The loss and metrics of one micro-batch. `reference` holds one row per example (see
@@ -151,11 +186,58 @@ impl TrainObjective {
                     count: b,
                 })
             }
+            (Self::NextQuill { objective, frozen }, HostBatch::Counterfactual(tokens)) => {
+                let (ids, attn, comp) = token_tensors(tokens, device);
+                let out = model.completion_logits(ids, attn, comp)?;
+                let (with_history, null_history, targets, mask) = split_passes(&out)?;
+                let count: usize = out.num_tokens[..tokens.rows / 2].iter().sum();
+                let mut inputs = NextQuillInputs::new(with_history, null_history, targets, mask);
+                if let Some((theta_d, plain)) = frozen {
+                    let (ids, attn, comp) = token_tensors(tokens, plain);
+                    let frozen_out = theta_d.completion_logits(ids, attn, comp)?;
+                    let (h, n, _, _) = split_passes(&frozen_out)?;
+                    let to_here = |t: Tensor<3>| Tensor::<3>::from_data(t.into_data(), device);
+                    inputs = inputs.with_frozen(FrozenLogits {
+                        logits_with_history: to_here(h),
+                        logits_null_history: to_here(n),
+                    });
+                }
+                let result = objective.forward(inputs)?;
+                let read = |t: &Tensor<1>| f64::from(t.clone().into_scalar::<f32>());
+                let mut metrics = vec![("l_n", read(&result.l_n)), ("l_p", read(&result.l_p))];
+                metrics.extend(result.metrics.read().named());
+                Ok(MicroOutput {
+                    loss: result.loss,
+                    metrics,
+                    count,
+                })
+            }
             _ => Err(mismatch(
                 "the batch layout does not match the objective".into(),
             )),
         }
     }
+}
+
+/// The with-history half and the null-history half of a counterfactual batch's target
+/// logits, with the (shared) targets and mask of the first half.
+fn split_passes(
+    out: &CompletionLogits,
+) -> Result<(Tensor<3>, Tensor<3>, Tensor<2, Int>, Tensor<2, Bool>)> {
+    let [rows, _, _] = out.logits.dims();
+    let b = rows / 2;
+    if rows % 2 != 0 || out.num_tokens[..b] != out.num_tokens[b..] {
+        return Err(mismatch(format!(
+            "a counterfactual batch needs 2B rows with identical completions, got target lengths {:?}",
+            out.num_tokens
+        )));
+    }
+    Ok((
+        out.logits.clone().narrow(0, 0, b),
+        out.logits.clone().narrow(0, b, b),
+        out.targets.clone().narrow(0, 0, b),
+        out.mask.clone().narrow(0, 0, b),
+    ))
 }
 
 fn check_rows(reference: &[Vec<f32>], b: usize, width: usize) -> Result<()> {

@@ -4,6 +4,7 @@ mod devices;
 mod eval;
 mod generate;
 mod grpo;
+mod personal_eval;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -13,6 +14,7 @@ use crate::device::DeviceChoice;
 pub use eval::{EvalArgs, EvalReport, run as eval_command};
 pub use generate::{Completion, GenerateArgs, GenerationArgs, run as generate_command};
 pub use grpo::{GrpoArgs, GrpoReport, run as grpo_command};
+pub use personal_eval::{PersonalEvalArgs, run as personal_eval_command};
 pub use train::{TrainArgs, run as train_command};
 
 /// prefopt: preference optimization of generative models on burn.
@@ -33,9 +35,18 @@ pub enum Command {
     Dpo(TrainArgs),
     /// LiPO listwise preference optimization on ranked lists (`[lipo]` table).
     Lipo(TrainArgs),
+    /// Personalisation on user histories (`[personalization]`): NextQuill (`[nextquill]`), or
+    /// the SFT / ContextSFT baselines with `personalization.method`; scores held-out users.
+    Nextquill(TrainArgs),
+    /// Generate for the held-out users of `[personalization] test` with a checkpoint and
+    /// score ROUGE / BLEU against their targets.
+    PersonalEval(PersonalEvalArgs),
     /// The controlled sentiment demo: SFT from scratch, then DPO and LiPO-λ against a known
     /// ground-truth reward, with a reward / KL table and plot (the README's main job).
     Demo(prefopt_tasks::DemoArgs),
+    /// The controlled NextQuill study: synthetic users with latent styles; SFT, ContextSFT,
+    /// NextQuill and its ablations from the same weights; ROUGE on held-out users.
+    PersonalizationStudy(prefopt_tasks::StudyArgs),
     /// Online GRPO / Pref-GRPO: sample groups, score them, train on group-relative advantages.
     Grpo(GrpoArgs),
     /// Complete a JSONL file of prompts with a checkpoint.
@@ -70,9 +81,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sft(args) => train::run(prefopt_train::Method::Sft, &args).map(drop),
         Command::Dpo(args) => train::run(prefopt_train::Method::Dpo, &args).map(drop),
         Command::Lipo(args) => train::run(prefopt_train::Method::Lipo, &args).map(drop),
+        Command::Nextquill(args) => train::run(prefopt_train::Method::NextQuill, &args).map(drop),
+        Command::PersonalEval(args) => personal_eval::run(&args).map(drop),
         Command::Demo(args) => {
             let device = args.device.parse::<DeviceChoice>()?.device()?;
             Ok(prefopt_tasks::run_cli(args, device)?)
+        }
+        Command::PersonalizationStudy(args) => {
+            let device = args.device.parse::<DeviceChoice>()?.device()?;
+            Ok(prefopt_tasks::run_study_cli(&args, &device)?)
         }
         Command::Grpo(args) => grpo::run(&args).map(drop),
         Command::Generate(args) => generate::run(&args).map(drop),

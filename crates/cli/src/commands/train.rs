@@ -1,4 +1,4 @@
-//! `prefopt sft|dpo|lipo`: one training run from a TOML config.
+//! `prefopt sft|dpo|lipo|nextquill`: one training run from a TOML config.
 
 use std::path::PathBuf;
 
@@ -8,10 +8,11 @@ use prefopt_train::{Method, TrainOptions, TrainReport, latest_checkpoint};
 use crate::device::DeviceChoice;
 use crate::run_config_file::load_run_config;
 
-/// Arguments shared by `sft`, `dpo` and `lipo`.
+/// Arguments shared by `sft`, `dpo`, `lipo` and `nextquill`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TrainArgs {
-    /// The run config (`[model]`, `[data]`, `[training]`, `[reference]`, `[dpo]`, `[lipo]`).
+    /// The run config (`[model]`, `[data]`, `[training]`, `[reference]`, `[dpo]`, `[lipo]`,
+    /// `[personalization]`, `[nextquill]`).
     #[arg(long)]
     pub config: PathBuf,
     /// Override one key, `table.key=value` in TOML syntax (e.g. `--set dpo.beta=0.2`);
@@ -80,5 +81,19 @@ pub fn run(method: Method, args: &TrainArgs) -> anyhow::Result<TrainReport> {
         report.global_step,
         report.output_dir.display()
     );
+    if let Some(eval) = &report.personal_eval {
+        println!(
+            "{} on {} held-out examples: ROUGE-1 {:.4}, ROUGE-L {:.4}, BLEU {:.2} ({})",
+            config.personalization.method.as_str(),
+            eval.examples,
+            eval.rouge1,
+            eval.rouge_l,
+            eval.bleu,
+            report
+                .output_dir
+                .join(prefopt_train::PERSONAL_EVAL_FILE)
+                .display()
+        );
+    }
     Ok(report)
 }

@@ -1,0 +1,167 @@
+//! `PersonalizationStudyConfig`: which arms the controlled NextQuill study trains, for how long
+//! and with which seeds.
+
+use std::path::Path;
+
+use prefopt_objectives::nextquill::{NextQuillConfig, NextQuillVariant};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, TaskError};
+use crate::personalization::PersonalizationTaskConfig;
+
+/// One row of the study's table: a training method on the same data and budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StudyArm {
+    /// SFT on the null-history prompt (the model never sees the history).
+    Sft,
+    /// SFT with the history in the prompt.
+    ContextSft,
+    /// NextQuill ablation: uniform L_n + α·L_p ("+ MCE only").
+    MceOnly,
+    /// NextQuill ablation: ω-weighted L_n alone ("+ DCE only").
+    DceOnly,
+    /// NextQuill ablation: uniform L_n + α·ω-weighted L_p ("+ MCE-DCE alignment").
+    MceDceAlignment,
+    /// Full NextQuill (the authors' defaults unless `[nextquill]` says otherwise).
+    #[serde(rename = "nextquill")]
+    NextQuill,
+}
+
+impl StudyArm {
+    /// Every arm, in table order.
+    pub const ALL: [StudyArm; 6] = [
+        Self::Sft,
+        Self::ContextSft,
+        Self::MceOnly,
+        Self::DceOnly,
+        Self::MceDceAlignment,
+        Self::NextQuill,
+    ];
+
+    /// The row label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Sft => "SFT (no history)",
+            Self::ContextSft => "ContextSFT",
+            Self::MceOnly => "NextQuill: MCE only",
+            Self::DceOnly => "NextQuill: DCE weighting only",
+            Self::MceDceAlignment => "NextQuill: MCE-DCE alignment",
+            Self::NextQuill => "NextQuill (full)",
+        }
+    }
+
+    /// The file-system name.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::Sft => "sft",
+            Self::ContextSft => "context_sft",
+            Self::MceOnly => "mce_only",
+            Self::DceOnly => "dce_only",
+            Self::MceDceAlignment => "mce_dce_alignment",
+            Self::NextQuill => "nextquill",
+        }
+    }
+
+    /// The NextQuill variant of an objective arm (`None` for the two SFT baselines).
+    pub fn variant(self) -> Option<NextQuillVariant> {
+        match self {
+            Self::Sft | Self::ContextSft => None,
+            Self::MceOnly => Some(NextQuillVariant::MceOnly),
+            Self::DceOnly => Some(NextQuillVariant::DceOnly),
+            Self::MceDceAlignment => Some(NextQuillVariant::MceDceAlignment),
+            Self::NextQuill => Some(NextQuillVariant::Full),
+        }
+    }
+}
+
+/// The whole study. Every arm starts from the same weights (a random initialisation, then
+/// `base_steps` of SFT on null-history prompts when > 0) and trains for the same number of
+/// optimizer steps on the same batches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PersonalizationStudyConfig {
+    /// The synthetic users, items and the tiny model.
+    pub task: PersonalizationTaskConfig,
+    /// Training seeds (shuffling and initial weights); one run per arm and seed.
+    pub seeds: Vec<u64>,
+    /// Steps of SFT on null-history prompts that every arm starts from (0 = from scratch).
+    pub base_steps: u64,
+    /// Optimizer steps of every arm.
+    pub steps: u64,
+    /// Examples per step.
+    pub batch_size: usize,
+    /// Peak learning rate (linear decay after warm-up).
+    pub learning_rate: f64,
+    /// Warm-up fraction.
+    pub warmup_ratio: f64,
+    /// Generation length limit on the held-out users.
+    pub max_new_tokens: usize,
+    /// The NextQuill hyper-parameters (the arm sets `variant`).
+    pub nextquill: NextQuillConfig,
+    /// The arms to train, in table order.
+    pub arms: Vec<StudyArm>,
+}
+
+impl Default for PersonalizationStudyConfig {
+    fn default() -> Self {
+        Self {
+            task: PersonalizationTaskConfig::default(),
+            seeds: vec![1, 2, 3],
+            base_steps: 0,
+            steps: 300,
+            batch_size: 16,
+            learning_rate: 3e-3,
+            warmup_ratio: 0.05,
+            max_new_tokens: 40,
+            nextquill: NextQuillConfig::default(),
+            arms: StudyArm::ALL.to_vec(),
+        }
+    }
+}
+
+impl PersonalizationStudyConfig {
+    /// A few-second version for tests: tiny world, 2 arms, one seed, a handful of steps.
+    pub fn smoke() -> Self {
+        Self {
+            task: PersonalizationTaskConfig::smoke(),
+            seeds: vec![1],
+            steps: 4,
+            batch_size: 4,
+            max_new_tokens: 12,
+            arms: vec![StudyArm::ContextSft, StudyArm::NextQuill],
+            ..Self::default()
+        }
+    }
+
+    /// Reads a TOML file; missing keys take the defaults, unknown keys are errors.
+    pub fn from_toml_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| TaskError::io(path, e))?;
+        toml::from_str(&text)
+            .map_err(|e| TaskError::InvalidInput(format!("{}: {e}", path.display())))
+    }
+
+    /// Checks the values.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: &str| Err(TaskError::InvalidInput(m.to_string()));
+        if self.seeds.is_empty() {
+            return bad("seeds must not be empty");
+        }
+        if self.arms.is_empty() {
+            return bad("arms must not be empty");
+        }
+        if self.steps == 0 || self.batch_size == 0 || self.max_new_tokens == 0 {
+            return bad("steps, batch_size and max_new_tokens must be >= 1");
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return bad("learning_rate must be finite and > 0");
+        }
+        if !(0.0..1.0).contains(&self.warmup_ratio) {
+            return bad("warmup_ratio must be in [0, 1)");
+        }
+        self.nextquill
+            .init()
+            .map_err(|e| TaskError::InvalidInput(format!("nextquill: {e}")))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,8 @@
+//! A controlled reproduction of NextQuill's claim on synthetic users (see
+//! [`crate::personalization`]): NextQuill vs ContextSFT vs SFT, with the paper's ablation
+//! rows, scored by ROUGE on held-out users. `prefopt personalization-study` runs it.
+
+pub mod cli;
+pub mod config;
+pub mod run;
+pub mod table;

@@ -1,0 +1,130 @@
+//! The study's table: mean ± standard error over seeds per arm, plus the oracle rows.
+
+use serde::{Deserialize, Serialize};
+
+use super::run::ArmRun;
+
+/// One row of the table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudyRow {
+    /// Arm or oracle label.
+    pub label: String,
+    /// Mean ROUGE-1 F over seeds.
+    pub rouge1: f64,
+    /// Standard error of the seed means (0 with one seed or for an oracle).
+    pub rouge1_se: f64,
+    /// Mean ROUGE-L F over seeds.
+    pub rouge_l: f64,
+    /// Its standard error.
+    pub rouge_l_se: f64,
+    /// Mean corpus BLEU over seeds.
+    pub bleu: f64,
+    /// Seeds aggregated (0 for an oracle).
+    pub seeds: usize,
+    /// Held-out examples per seed.
+    pub examples: usize,
+    /// Mean seconds per run (training + evaluation); 0 for an oracle.
+    pub seconds: f64,
+}
+
+fn mean_se(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    if values.is_empty() {
+        return (f64::NAN, 0.0);
+    }
+    let mean = values.iter().sum::<f64>() / n;
+    if values.len() < 2 {
+        return (mean, 0.0);
+    }
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, (var / n).sqrt())
+}
+
+impl StudyRow {
+    /// Aggregates the runs of one arm.
+    pub fn from_runs(label: &str, runs: &[&ArmRun]) -> Self {
+        let pick = |f: fn(&ArmRun) -> f64| runs.iter().map(|r| f(r)).collect::<Vec<f64>>();
+        let (rouge1, rouge1_se) = mean_se(&pick(|r| r.eval.rouge1));
+        let (rouge_l, rouge_l_se) = mean_se(&pick(|r| r.eval.rouge_l));
+        let (bleu, _) = mean_se(&pick(|r| r.eval.bleu));
+        let (seconds, _) = mean_se(&pick(|r| r.seconds));
+        Self {
+            label: label.to_string(),
+            rouge1,
+            rouge1_se,
+            rouge_l,
+            rouge_l_se,
+            bleu,
+            seeds: runs.len(),
+            examples: runs.first().map_or(0, |r| r.eval.examples),
+            seconds,
+        }
+    }
+
+    /// A deterministic reference row.
+    pub fn oracle(label: &str, rouge1: f64, rouge_l: f64, bleu: f64, examples: usize) -> Self {
+        Self {
+            label: label.to_string(),
+            rouge1,
+            rouge1_se: 0.0,
+            rouge_l,
+            rouge_l_se: 0.0,
+            bleu,
+            seeds: 0,
+            examples,
+            seconds: 0.0,
+        }
+    }
+}
+
+/// The Markdown table.
+pub fn study_table(rows: &[StudyRow]) -> String {
+    let mut out = String::from("| method | ROUGE-1 | ROUGE-L | BLEU | seeds | s / run |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|\n");
+    for r in rows {
+        let with_se = |m: f64, se: f64| {
+            if r.seeds > 1 {
+                format!("{m:.4} ± {se:.4}")
+            } else {
+                format!("{m:.4}")
+            }
+        };
+        let seconds = if r.seeds == 0 {
+            "—".to_string()
+        } else {
+            format!("{:.0}", r.seconds)
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.2} | {} | {} |\n",
+            r.label.replace('|', "\\|"),
+            with_se(r.rouge1, r.rouge1_se),
+            with_se(r.rouge_l, r.rouge_l_se),
+            r.bleu,
+            r.seeds,
+            seconds
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_and_standard_error() {
+        let (m, se) = mean_se(&[1.0, 2.0, 3.0]);
+        assert!((m - 2.0).abs() < 1e-12);
+        assert!((se - (1.0f64 / 3.0).sqrt()).abs() < 1e-12);
+        assert_eq!(mean_se(&[0.5]), (0.5, 0.0));
+    }
+
+    #[test]
+    fn table_rows() {
+        let t = study_table(&[StudyRow::oracle("a|b", 0.5, 0.25, 12.0, 10)]);
+        assert!(
+            t.contains("| a\\|b | 0.5000 | 0.2500 | 12.00 | 0 | — |"),
+            "{t}"
+        );
+    }
+}
