@@ -6,6 +6,8 @@ mod error;
 mod jsonl_writer;
 mod labeling;
 mod model_config;
+pub mod personalization;
+pub mod personalization_study;
 mod prepare;
 pub mod sentiment;
 mod summary_table;
@@ -30,6 +32,15 @@ pub use labeling::{
     write_preference_jsonl, write_ranked_jsonl,
 };
 pub use model_config::TinyLlamaConfig;
+pub use personalization::{
+    PersonalizationFiles, PersonalizationTaskConfig, PersonalizationWorld, UserPreferences,
+    UserRow, generate_world, oracle_with_history, oracle_without_history,
+    write_personalization_task,
+};
+pub use personalization_study::cli::{StudyArgs, run_study_cli};
+pub use personalization_study::config::{PersonalizationStudyConfig, StudyArm};
+pub use personalization_study::run::{ArmRun, StudyReport, run_personalization_study};
+pub use personalization_study::table::{StudyRow, study_table};
 pub use prepare::{DemoFiles, DemoSizes, prepare, prepare_with};
 pub use sentiment::{
     CorpusMix, CorpusStats, Review, ReviewGrammar, RewardStats, Stance, corpus_stats,

@@ -3,6 +3,7 @@
 mod corpus;
 mod demo;
 mod determinism;
+mod personalization;
 mod readback;
 mod reward;
 mod tokenizer;
