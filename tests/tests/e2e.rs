@@ -89,3 +89,32 @@ fn demo_runs_end_to_end_on_its_smoke_config() {
     let png = std::fs::read(out.join("reward_kl.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 }
+
+#[test]
+fn personalization_study_runs_end_to_end_on_its_smoke_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("study");
+    prefopt(&["personalization-study", "--smoke", "--out", out.to_str().unwrap()]).unwrap();
+    let results = std::fs::read_to_string(out.join("results.md")).unwrap();
+    for row in ["ContextSFT", "NextQuill (full)", "oracle: style of the history"] {
+        assert!(results.contains(row), "{row} missing from\n{results}");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let runs = report["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for run in runs {
+        let r1 = run["eval"]["rouge1"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&r1), "{run}");
+    }
+    // The oracle that reads the history beats the one that cannot (the task's premise).
+    let rows = report["rows"].as_array().unwrap();
+    let oracle = |label: &str| {
+        rows.iter()
+            .find(|r| r["label"].as_str().unwrap().contains(label))
+            .unwrap()["rouge1"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(oracle("style of the history") > oracle("population style"));
+}

@@ -156,8 +156,7 @@ mod tests {
             .targets
             .clone()
             .into_data()
-            .convert::<i64>()
-            .to_vec()
+            .try_into_vec_as::<i64>()
             .unwrap();
         assert_eq!(targets, vec![4, 5, 4, 5]);
         // Summed gold log-probs equal completion_logprobs' sums.
@@ -167,8 +166,8 @@ mod tests {
             .reshape([2]);
         let expected = model.completion_logprobs(ids, attn, comp).unwrap().summed;
         let (a, e): (Vec<f32>, Vec<f32>) = (
-            logp.into_data().to_vec().unwrap(),
-            expected.into_data().to_vec().unwrap(),
+            logp.into_data().try_to_vec().unwrap(),
+            expected.into_data().try_to_vec().unwrap(),
         );
         for (x, y) in a.iter().zip(&e) {
             assert!((x - y).abs() < 1e-5, "{a:?} vs {e:?}");
@@ -181,8 +180,8 @@ mod tests {
                 int(vec![0, 1, 1], [1, 3]),
             )
             .unwrap();
-        let full: Vec<f32> = out.logits.narrow(0, 1, 1).into_data().to_vec().unwrap();
-        let single: Vec<f32> = alone.logits.into_data().to_vec().unwrap();
+        let full: Vec<f32> = out.logits.narrow(0, 1, 1).into_data().try_to_vec().unwrap();
+        let single: Vec<f32> = alone.logits.into_data().try_to_vec().unwrap();
         for (x, y) in full.iter().zip(&single) {
             assert!((x - y).abs() < 1e-5);
         }
@@ -195,7 +194,7 @@ mod tests {
         let attn = int(vec![1, 1, 1, 1, 1, 1, 0, 0], [2, 4]);
         let comp = int(vec![0, 1, 1, 1, 0, 1, 0, 0], [2, 4]);
         let out = model.completion_logits(ids, attn, comp).unwrap();
-        let mask: Vec<bool> = out.mask.into_data().to_vec().unwrap();
+        let mask: Vec<bool> = out.mask.into_data().try_to_vec().unwrap();
         assert_eq!(mask, vec![true, true, true, true, false, false]);
         assert_eq!(out.num_tokens, vec![3, 1]);
     }

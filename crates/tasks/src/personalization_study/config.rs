@@ -26,17 +26,22 @@ pub enum StudyArm {
     /// Full NextQuill (the authors' defaults unless `[nextquill]` says otherwise).
     #[serde(rename = "nextquill")]
     NextQuill,
+    /// Full NextQuill with the paper's "fixed" data-side estimator: θ_D is the ContextSFT arm
+    /// of the same seed, frozen (so `context_sft` must come earlier in `arms`).
+    #[serde(rename = "nextquill_fixed")]
+    NextQuillFixed,
 }
 
 impl StudyArm {
     /// Every arm, in table order.
-    pub const ALL: [StudyArm; 6] = [
+    pub const ALL: [StudyArm; 7] = [
         Self::Sft,
         Self::ContextSft,
         Self::MceOnly,
         Self::DceOnly,
         Self::MceDceAlignment,
         Self::NextQuill,
+        Self::NextQuillFixed,
     ];
 
     /// The row label.
@@ -48,6 +53,7 @@ impl StudyArm {
             Self::DceOnly => "NextQuill: DCE weighting only",
             Self::MceDceAlignment => "NextQuill: MCE-DCE alignment",
             Self::NextQuill => "NextQuill (full)",
+            Self::NextQuillFixed => "NextQuill (full), fixed θ_D = ContextSFT",
         }
     }
 
@@ -60,6 +66,7 @@ impl StudyArm {
             Self::DceOnly => "dce_only",
             Self::MceDceAlignment => "mce_dce_alignment",
             Self::NextQuill => "nextquill",
+            Self::NextQuillFixed => "nextquill_fixed",
         }
     }
 
@@ -70,7 +77,7 @@ impl StudyArm {
             Self::MceOnly => Some(NextQuillVariant::MceOnly),
             Self::DceOnly => Some(NextQuillVariant::DceOnly),
             Self::MceDceAlignment => Some(NextQuillVariant::MceDceAlignment),
-            Self::NextQuill => Some(NextQuillVariant::Full),
+            Self::NextQuill | Self::NextQuillFixed => Some(NextQuillVariant::Full),
         }
     }
 }
@@ -85,8 +92,14 @@ pub struct PersonalizationStudyConfig {
     pub task: PersonalizationTaskConfig,
     /// Training seeds (shuffling and initial weights); one run per arm and seed.
     pub seeds: Vec<u64>,
-    /// Steps of SFT on null-history prompts that every arm starts from (0 = from scratch).
+    /// Steps of the shared base training every arm starts from (0 = from scratch).
     pub base_steps: u64,
+    /// What the base is trained with: `sft` (null-history prompts: a model that has never
+    /// seen a history) or `context_sft` (a model that has learnt some use of the history,
+    /// standing in for a pretrained LLM's in-context ability).
+    pub base_arm: StudyArm,
+    /// Peak learning rate of the base training.
+    pub base_learning_rate: f64,
     /// Optimizer steps of every arm.
     pub steps: u64,
     /// Examples per step.
@@ -104,18 +117,34 @@ pub struct PersonalizationStudyConfig {
 }
 
 impl Default for PersonalizationStudyConfig {
+    /// The configuration of the table in `docs/personalization.md`: 400 training users with
+    /// 2–4 past reviews each, a base trained for 200 steps on null-history prompts (it writes
+    /// reviews but has never seen a history), then 300 steps of each arm at batch 8.
     fn default() -> Self {
         Self {
-            task: PersonalizationTaskConfig::default(),
-            seeds: vec![1, 2, 3],
-            base_steps: 0,
+            task: PersonalizationTaskConfig {
+                min_history: 2,
+                max_history: 4,
+                ..PersonalizationTaskConfig::default()
+            },
+            seeds: vec![1],
+            base_steps: 200,
+            base_arm: StudyArm::Sft,
+            base_learning_rate: 3e-3,
             steps: 300,
-            batch_size: 16,
+            batch_size: 8,
             learning_rate: 3e-3,
             warmup_ratio: 0.05,
             max_new_tokens: 40,
             nextquill: NextQuillConfig::default(),
-            arms: StudyArm::ALL.to_vec(),
+            arms: vec![
+                StudyArm::Sft,
+                StudyArm::ContextSft,
+                StudyArm::MceOnly,
+                StudyArm::DceOnly,
+                StudyArm::NextQuill,
+                StudyArm::NextQuillFixed,
+            ],
         }
     }
 }
@@ -129,6 +158,7 @@ impl PersonalizationStudyConfig {
             steps: 4,
             batch_size: 4,
             max_new_tokens: 12,
+            base_steps: 2,
             arms: vec![StudyArm::ContextSft, StudyArm::NextQuill],
             ..Self::default()
         }
@@ -153,8 +183,20 @@ impl PersonalizationStudyConfig {
         if self.steps == 0 || self.batch_size == 0 || self.max_new_tokens == 0 {
             return bad("steps, batch_size and max_new_tokens must be >= 1");
         }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad("learning_rate must be finite and > 0");
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        if !(positive(self.learning_rate) && positive(self.base_learning_rate)) {
+            return bad("learning_rate and base_learning_rate must be finite and > 0");
+        }
+        if !matches!(self.base_arm, StudyArm::Sft | StudyArm::ContextSft) {
+            return bad("base_arm must be sft or context_sft");
+        }
+        if let Some(fixed) = self
+            .arms
+            .iter()
+            .position(|&a| a == StudyArm::NextQuillFixed)
+            && !self.arms[..fixed].contains(&StudyArm::ContextSft)
+        {
+            return bad("arm nextquill_fixed needs context_sft earlier in arms (its frozen θ_D)");
         }
         if !(0.0..1.0).contains(&self.warmup_ratio) {
             return bad("warmup_ratio must be in [0, 1)");

@@ -7,6 +7,7 @@ use std::time::Instant;
 use burn::prelude::Device;
 use prefopt_bench::{corpus_bleu, corpus_rouge};
 use prefopt_models::{CausalLm, LlamaConfig};
+use prefopt_objectives::nextquill::{DataEffectSource, NextQuillVariant};
 use prefopt_train::{
     DataSection, LayoutName, LrSchedulerType, Method, ModelSection, PersonalEvalReport,
     PersonalMethod, PersonalizationSection, RunConfig, TrainOptions, TrainerConfig,
@@ -130,7 +131,7 @@ fn quiet() -> TrainOptions {
 }
 
 /// The weights every arm of `seed` starts from: a random initialisation, then `base_steps`
-/// of SFT on null-history prompts when asked for.
+/// of `base_arm` training when asked for.
 fn initial_model(
     config: &PersonalizationStudyConfig,
     files: &PersonalizationFiles,
@@ -152,11 +153,12 @@ fn initial_model(
         files,
         &init,
         &dir,
-        StudyArm::Sft,
+        config.base_arm,
         seed,
         config.base_steps,
     );
     run.personalization.test = None;
+    run.training.learning_rate = config.base_learning_rate;
     train(&run, Method::NextQuill, device, &quiet())?;
     Ok(dir)
 }
@@ -179,13 +181,19 @@ fn arm_config(
     let mut nextquill = config.nextquill.clone();
     if let Some(variant) = arm.variant() {
         nextquill.variant = variant;
-        if variant != prefopt_objectives::nextquill::NextQuillVariant::Full {
+        if variant != NextQuillVariant::Full {
             nextquill.weight_alignment_term = false;
         }
     }
+    // The fixed estimator's θ_D: this seed's ContextSFT model, next to this arm's directory.
+    let ref_path = (arm == StudyArm::NextQuillFixed).then(|| {
+        nextquill.data_effect_source = DataEffectSource::Fixed;
+        output_dir.with_file_name(format!("{}-{seed}", StudyArm::ContextSft.slug()))
+    });
     RunConfig {
         model: ModelSection {
             path: model.to_path_buf(),
+            ref_path,
             ..ModelSection::default()
         },
         data: DataSection {
