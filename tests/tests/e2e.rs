@@ -94,9 +94,19 @@ fn demo_runs_end_to_end_on_its_smoke_config() {
 fn personalization_study_runs_end_to_end_on_its_smoke_config() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("study");
-    prefopt(&["personalization-study", "--smoke", "--out", out.to_str().unwrap()]).unwrap();
+    prefopt(&[
+        "personalization-study",
+        "--smoke",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .unwrap();
     let results = std::fs::read_to_string(out.join("results.md")).unwrap();
-    for row in ["ContextSFT", "NextQuill (full)", "oracle: style of the history"] {
+    for row in [
+        "ContextSFT",
+        "NextQuill (full)",
+        "oracle: style of the history",
+    ] {
         assert!(results.contains(row), "{row} missing from\n{results}");
     }
     let report: serde_json::Value =
