@@ -7,8 +7,9 @@
 
 use burn::prelude::*;
 
-use crate::causal_lm::{CausalLm, read_mask};
-use crate::error::{ModelError, Result};
+use crate::causal_lm::CausalLm;
+use crate::error::Result;
+use crate::scored_positions::ScoredPositions;
 
 /// Logits that predict the completion tokens of each row, left-aligned: column `j` of row `r`
 /// predicts the `j`-th completion token of row `r`.
@@ -46,40 +47,14 @@ impl CausalLm {
         attention_mask: Tensor<2, Int>,
         completion_mask: Tensor<2, Int>,
     ) -> Result<CompletionLogits> {
-        let [b, t] = input_ids.dims();
-        if t < 2 {
-            return Err(ModelError::InvalidInput(format!(
-                "sequences need at least 2 tokens, got [{b}, {t}]"
-            )));
-        }
         let device = input_ids.device();
-        let ids = read_mask(Some(input_ids.clone()))?.unwrap_or_default();
-        let attn = read_mask(Some(attention_mask.clone()))?.unwrap_or_default();
-        let comp = read_mask(Some(completion_mask))?.unwrap_or_default();
-        if attn.len() != b * t || comp.len() != b * t {
-            return Err(ModelError::InvalidInput(format!(
-                "masks must be [{b}, {t}] like input_ids (got {} and {} elements)",
-                attn.len(),
-                comp.len()
-            )));
-        }
-        let vocab = self.config().vocab_size as i64;
-        let mut positions: Vec<Vec<(usize, i64)>> = vec![Vec::new(); b];
-        for (r, row) in positions.iter_mut().enumerate() {
-            for i in 0..t - 1 {
-                let j = r * t + i + 1;
-                if comp[j] != 0 && attn[j] != 0 {
-                    if ids[j] < 0 || ids[j] >= vocab {
-                        return Err(ModelError::InvalidInput(format!(
-                            "token id {} at row {r}, position {} is outside the vocabulary ({vocab})",
-                            ids[j],
-                            i + 1
-                        )));
-                    }
-                    row.push((r * (t - 1) + i, ids[j]));
-                }
-            }
-        }
+        let scored = ScoredPositions::read(
+            &input_ids,
+            &attention_mask,
+            completion_mask,
+            self.config().vocab_size,
+        )?;
+        let (b, t, positions) = (scored.b, scored.t, scored.rows);
         let num_tokens: Vec<usize> = positions.iter().map(Vec::len).collect();
         let width = num_tokens.iter().copied().max().unwrap_or(0).max(1);
         let mut gather = Vec::with_capacity(b * width);

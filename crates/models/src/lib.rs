@@ -15,6 +15,7 @@ mod mask;
 mod mlp;
 mod rope;
 mod sampling;
+mod scored_positions;
 mod sequence_classifier;
 mod weights;
 

@@ -4,8 +4,9 @@ use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
 use burn::tensor::activation::log_softmax;
 
-use crate::causal_lm::{CausalLm, read_mask};
+use crate::causal_lm::CausalLm;
 use crate::error::{ModelError, Result};
+use crate::scored_positions::ScoredPositions;
 
 /// Log-probabilities of the completion tokens of a batch.
 #[derive(Debug, Clone)]
@@ -67,45 +68,22 @@ impl CausalLm {
         attention_mask: Tensor<2, Int>,
         completion_mask: Tensor<2, Int>,
     ) -> Result<CompletionLogProbs> {
-        let [b, t] = input_ids.dims();
-        if t < 2 {
-            return Err(ModelError::InvalidInput(format!(
-                "sequences need at least 2 tokens, got [{b}, {t}]"
-            )));
-        }
         let device = input_ids.device();
-        let ids = read_mask(Some(input_ids.clone()))?.unwrap_or_default();
-        let attn = read_mask(Some(attention_mask.clone()))?.unwrap_or_default();
-        let comp = read_mask(Some(completion_mask))?.unwrap_or_default();
-        if attn.len() != b * t || comp.len() != b * t {
-            return Err(ModelError::InvalidInput(format!(
-                "masks must be [{b}, {t}] like input_ids (got {} and {} elements)",
-                attn.len(),
-                comp.len()
-            )));
-        }
-        let vocab = self.config().vocab_size as i64;
+        let scored = ScoredPositions::read(
+            &input_ids,
+            &attention_mask,
+            completion_mask,
+            self.config().vocab_size,
+        )?;
+        let (b, t) = (scored.b, scored.t);
+        let num_tokens = scored.counts();
         // Scored positions, flattened over [b, t - 1].
-        let mut rows = Vec::new();
-        let mut targets = Vec::new();
-        let mut num_tokens = vec![0usize; b];
-        for (r, count) in num_tokens.iter_mut().enumerate() {
-            for i in 0..t - 1 {
-                let j = r * t + i + 1;
-                if comp[j] != 0 && attn[j] != 0 {
-                    if ids[j] < 0 || ids[j] >= vocab {
-                        return Err(ModelError::InvalidInput(format!(
-                            "token id {} at row {r}, position {} is outside the vocabulary ({vocab})",
-                            ids[j],
-                            i + 1
-                        )));
-                    }
-                    rows.push((r * (t - 1) + i) as i64);
-                    targets.push(ids[j]);
-                    *count += 1;
-                }
-            }
-        }
+        let (rows, targets): (Vec<i64>, Vec<i64>) = scored
+            .rows
+            .into_iter()
+            .flatten()
+            .map(|(p, id)| (p as i64, id))
+            .unzip();
         let hidden = self.forward_hidden(input_ids, Some(attention_mask))?;
         let [_, _, h] = hidden.dims();
         let zeros = Tensor::<1>::zeros([b * (t - 1)], &device);
