@@ -352,3 +352,44 @@ fn bad_personalization_input_is_named_and_leaves_nothing() {
     let err = run(&config, &["--set", "data.max_length=64"]).unwrap_err();
     assert!(format!("{err:#}").contains("data.max_length"), "{err:#}");
 }
+
+#[test]
+fn a_stopped_nextquill_run_resumes_to_the_same_losses() {
+    let s = Setup::new();
+    let straight = s.path("straight");
+    let config = nextquill_config(&s, &straight, "");
+    let sets = |out: &Path, steps: u32| {
+        vec![
+            "--set".to_string(),
+            format!("training.output_dir={}", out.display()),
+            "--set".to_string(),
+            format!("training.max_steps={steps}"),
+            "--set".to_string(),
+            "training.save_steps=2".to_string(),
+            "--set".to_string(),
+            "training.lr_scheduler_type=constant".to_string(),
+        ]
+    };
+    fn args(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    run(&config, &args(&sets(&straight, 4))).unwrap();
+    let stopped = s.path("stopped");
+    run(&config, &args(&sets(&stopped, 2))).unwrap();
+    let resumed = sets(&stopped, 4);
+    let mut resume = args(&resumed);
+    resume.push("--resume");
+    run(&config, &resume).unwrap();
+    let losses = |out: &Path| -> Vec<f64> {
+        read_metrics(out.join("metrics.jsonl"))
+            .unwrap()
+            .iter()
+            .filter_map(|r| r.get("loss"))
+            .collect()
+    };
+    let (a, b) = (losses(&straight), losses(&stopped));
+    assert_eq!((a.len(), b.len()), (4, 4), "{a:?} {b:?}");
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() <= 1e-6, "{a:?} vs {b:?}");
+    }
+}
