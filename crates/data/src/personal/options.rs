@@ -1,4 +1,5 @@
-//! Options of the `[personalization]` table.
+//! Options of the `[personalization.prompt]` table of a run config: history selection,
+//! rendering and token budget.
 
 use serde::{Deserialize, Serialize};
 
