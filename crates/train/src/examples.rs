@@ -4,15 +4,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use prefopt_data::{
-    CacheKey, CacheKeyBuilder, Collator, Cursor, DatasetKind, DatasetReport, Loader, LoaderConfig,
-    TokenBatch, TokenizedList, TokenizedPair, TokenizedPersonal, TokenizedSft, Tokenizer,
-    dataset_cache_key, load_personal_dataset, load_preference_dataset, load_ranked_dataset,
-    load_sft_dataset,
+    CacheKey, Collator, Cursor, DatasetKind, DatasetReport, Loader, LoaderConfig, TokenBatch,
+    TokenizedList, TokenizedPair, TokenizedPersonal, TokenizedSft, Tokenizer, dataset_cache_key,
+    load_personal_dataset, load_preference_dataset, load_ranked_dataset, load_sft_dataset,
+    personal_cache_key,
 };
 
 use crate::device_batch::HostBatch;
 use crate::error::Result;
-use crate::personalization_section::{PersonalMethod, PersonalizationSection};
+use crate::personalization_section::PersonalMethod;
 use crate::run_config::{Method, RunConfig};
 
 /// Tokenized examples of one split, in file order.
@@ -97,7 +97,13 @@ pub fn load_split(
         );
     }
     let key = match method {
-        Method::NextQuill => personal_cache_key(path, tokenizer, &config.personalization)?,
+        Method::NextQuill => personal_cache_key(
+            path,
+            &config.personalization.data_layout()?,
+            tokenizer,
+            &config.personalization.prompt,
+            options.read,
+        )?,
         _ => dataset_cache_key(path, tokenizer, kind, &options)?,
     };
     Ok(LoadedSplit {
@@ -105,21 +111,6 @@ pub fn load_split(
         key,
         report,
     })
-}
-
-/// The key of a personalised data set: file, tokenizer and every personalisation setting.
-fn personal_cache_key(
-    path: &Path,
-    tokenizer: &Tokenizer,
-    section: &PersonalizationSection,
-) -> Result<CacheKey> {
-    Ok(CacheKeyBuilder::new()
-        .str("purpose", "prefopt-train personalised split")
-        .file("data", path)?
-        .bytes("tokenizer_files", &tokenizer.fingerprint())
-        .json("layout", &section.data_layout()?)?
-        .json("prompt", &section.prompt)?
-        .finish())
 }
 
 /// The rows a personalised micro-batch trains on: NextQuill's `2B` rows (every example with
