@@ -20,10 +20,12 @@ pub const PERSONAL_EVAL_FILE: &str = "personalization_eval.json";
 /// The per-example generations written to the output directory.
 pub const GENERATIONS_FILE: &str = "generations_test.jsonl";
 
-/// Loads and tokenizes `[personalization] test` (`None` when unset).
+/// Loads and tokenizes `[personalization] test` (`None` when unset), through the tokenized
+/// data cache in `cache_dir` when given.
 pub fn load_test_split(
     config: &RunConfig,
     tokenizer: &Tokenizer,
+    cache_dir: Option<&Path>,
 ) -> Result<Option<Vec<TokenizedPersonal>>> {
     let section = &config.personalization;
     let Some(path) = &section.test else {
@@ -35,7 +37,7 @@ pub fn load_test_split(
         tokenizer,
         &section.prompt,
         config.data.dataset_options().read,
-        Some(&config.cache_dir()),
+        cache_dir,
     )?;
     Ok(Some(data.examples))
 }
@@ -61,9 +63,7 @@ pub fn evaluate_and_write(
     let path = out_dir.join(PERSONAL_EVAL_FILE);
     let text = serde_json::to_string_pretty(&json!({"method": method, "report": report}))
         .map_err(json(&path))?;
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text + "\n").map_err(io(&tmp))?;
-    std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    write_atomic(&path, &(text + "\n"))?;
     tracing::info!(
         method,
         rouge1 = report.rouge1,
@@ -201,9 +201,7 @@ fn write_generations(
     examples: &[TokenizedPersonal],
     predictions: &[String],
 ) -> Result<()> {
-    let tmp = path.with_extension("jsonl.tmp");
-    let file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    let mut w = std::io::BufWriter::new(file);
+    let mut text = String::new();
     for (e, p) in examples.iter().zip(predictions) {
         let s = rouge(p, &e.target);
         let row = json!({
@@ -213,12 +211,20 @@ fn write_generations(
             "rouge1": s.rouge1.fmeasure,
             "rouge_l": s.rouge_l.fmeasure,
         });
-        let line = serde_json::to_string(&row).map_err(json(path))?;
-        writeln!(w, "{line}").map_err(io(&tmp))?;
+        text.push_str(&serde_json::to_string(&row).map_err(json(path))?);
+        text.push('\n');
     }
-    w.into_inner()
-        .map_err(|e| io(&tmp)(e.into_error()))?
-        .sync_all()
-        .map_err(io(&tmp))?;
+    write_atomic(path, &text)
+}
+
+/// Writes `text` to `path` through a synced temporary file and a rename, so a reader never
+/// sees half a file.
+fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    file.write_all(text.as_bytes()).map_err(io(&tmp))?;
+    file.sync_all().map_err(io(&tmp))?;
     std::fs::rename(&tmp, path).map_err(io(path))
 }

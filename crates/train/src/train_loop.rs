@@ -174,7 +174,7 @@ fn setup(
         .map(|path| load_split(method, path, &tokenizer, config, Some(&cache_dir)))
         .transpose()?;
     let test = match method {
-        Method::NextQuill => load_test_split(config, &tokenizer)?,
+        Method::NextQuill => load_test_split(config, &tokenizer, Some(&cache_dir))?,
         _ => None,
     };
     let pad_id = tokenizer

@@ -52,7 +52,9 @@ pub fn run(args: &PersonalEvalArgs) -> anyhow::Result<PersonalEvalReport> {
     config.personalization.validate()?;
     let model_dir = args.model.clone().unwrap_or(config.model.path.clone());
     let tokenizer = load_tokenizer(&model_dir, config.model.chat_template.as_deref())?;
-    let test = load_test_split(&config, &tokenizer)?
+    // Evaluating writes nothing into `training.output_dir`: the tokenized test set is cached
+    // only where `data.cache_dir` says.
+    let test = load_test_split(&config, &tokenizer, config.data.cache_dir.as_deref())?
         .context("`personalization.test` is not set: nothing to evaluate")?;
     let device = args.device.device()?;
     let model = CausalLm::load_hf(&model_dir, &device)
