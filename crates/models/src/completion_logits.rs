@@ -54,8 +54,8 @@ impl CausalLm {
             completion_mask,
             self.config().vocab_size,
         )?;
+        let num_tokens = scored.counts();
         let (b, t, positions) = (scored.b, scored.t, scored.rows);
-        let num_tokens: Vec<usize> = positions.iter().map(Vec::len).collect();
         let width = num_tokens.iter().copied().max().unwrap_or(0).max(1);
         let mut gather = Vec::with_capacity(b * width);
         let mut targets = Vec::with_capacity(b * width);
