@@ -11,7 +11,8 @@ const SMALL: DemoSizes = DemoSizes {
     vocab_size: 512,
 };
 
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+/// Every file below `dir`, by relative path, with its bytes.
+pub(crate) fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

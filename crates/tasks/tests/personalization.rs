@@ -1,7 +1,7 @@
 //! The controlled personalization task: determinism, the Amazon layout, user-disjoint
 //! splits, what the query and the history determine, tokenization, and the oracles.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use prefopt_tasks::personalization::{
@@ -12,22 +12,7 @@ use prefopt_tasks::personalization::{
 };
 use serde_json::Value;
 
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let name = path.strip_prefix(dir).unwrap().display().to_string();
-                out.insert(name, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    out
-}
+use crate::determinism::files;
 
 fn jsonl(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)

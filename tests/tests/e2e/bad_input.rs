@@ -5,19 +5,10 @@ use std::path::Path;
 use clap::Parser;
 use prefopt_cli::{Cli, Command, train_command};
 
-use crate::fixture::{PAIRS, Setup};
-use crate::prefopt;
+use crate::fixture::{PAIRS, Setup, train_quietly};
 
 fn dpo(config: &Path, extra: &[&str]) -> anyhow::Result<()> {
-    let mut args = vec![
-        "dpo",
-        "--config",
-        config.to_str().unwrap(),
-        "--no-progress",
-        "--no-plots",
-    ];
-    args.extend_from_slice(extra);
-    prefopt(&args)
+    train_quietly("dpo", config, extra)
 }
 
 fn fails_cleanly(config: &Path, out: &Path, extra: &[&str], expect: &[&str]) {

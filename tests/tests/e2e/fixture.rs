@@ -140,3 +140,16 @@ seed = 3
         self.file(name, &text)
     }
 }
+
+/// Runs `prefopt <method> --config <config> --no-progress --no-plots <extra...>`.
+pub fn train_quietly(method: &str, config: &Path, extra: &[&str]) -> anyhow::Result<()> {
+    let mut args = vec![
+        method,
+        "--config",
+        config.to_str().unwrap(),
+        "--no-progress",
+        "--no-plots",
+    ];
+    args.extend_from_slice(extra);
+    crate::prefopt(&args)
+}

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use prefopt_train::read_metrics;
 
-use crate::fixture::Setup;
+use crate::fixture::{Setup, train_quietly};
 use crate::prefopt;
 
 /// Item metadata of the Amazon layout.
@@ -67,15 +67,7 @@ max_new_tokens = 8
 }
 
 fn run(config: &Path, extra: &[&str]) -> anyhow::Result<()> {
-    let mut args = vec![
-        "nextquill",
-        "--config",
-        config.to_str().unwrap(),
-        "--no-progress",
-        "--no-plots",
-    ];
-    args.extend_from_slice(extra);
-    prefopt(&args)
+    train_quietly("nextquill", config, extra)
 }
 
 fn first(out: &Path, name: &str) -> f64 {
