@@ -116,7 +116,13 @@ fn personalization_study_runs_end_to_end_on_its_smoke_config() {
     for run in runs {
         let r1 = run["eval"]["rouge1"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&r1), "{run}");
+        // Every held-out generation is scored slot by slot.
+        assert_eq!(run["slots"]["examples"], run["eval"]["examples"], "{run}");
     }
+    // The base was trained on the pretraining users, not on the train users.
+    assert!(out.join("data/pretrain.jsonl").is_file());
+    let base_config = std::fs::read_to_string(out.join("base-1/run_config.json")).unwrap();
+    assert!(base_config.contains("pretrain.jsonl"), "{base_config}");
     // The oracle that reads the history beats the one that cannot (the task's premise).
     let rows = report["rows"].as_array().unwrap();
     let oracle = |label: &str| {
@@ -127,4 +133,16 @@ fn personalization_study_runs_end_to_end_on_its_smoke_config() {
             .unwrap()
     };
     assert!(oracle("style of the history") > oracle("population style"));
+    // Users always sign off their way, so the history oracle always gets the sign-off.
+    let history_oracle = rows
+        .iter()
+        .find(|r| {
+            r["label"]
+                .as_str()
+                .unwrap()
+                .contains("style of the history")
+        })
+        .unwrap();
+    assert_eq!(history_oracle["slots"]["signoff"].as_f64(), Some(1.0));
+    assert_eq!(history_oracle["slots"]["generic"].as_f64(), Some(1.0));
 }

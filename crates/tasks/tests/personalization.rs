@@ -4,6 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
+use prefopt_tasks::PersonalizationStudyConfig;
 use prefopt_tasks::personalization::{
     PersonalizationTaskConfig, PersonalizationWorld, Split, generate_world, generic_part_of_query,
     lexicon::{ASPECTS, PROMPT_LABELS},
@@ -146,6 +147,67 @@ fn personalization_splits_are_user_disjoint() {
     let users: BTreeSet<&str> = world.users.iter().map(|u| u.user_id.as_str()).collect();
     assert_eq!(users.len(), 496);
     assert!(all_rows(&world).all(|r| users.contains(r.user_id.as_str())));
+}
+
+#[test]
+fn personalization_pretraining_users_are_new_users_and_change_no_split() {
+    let plain = PersonalizationTaskConfig::smoke();
+    let with = PersonalizationTaskConfig {
+        pretrain_users: 50,
+        ..plain
+    };
+    let (a, b) = (generate_world(&plain), generate_world(&with));
+    assert!(a.pretrain.is_empty());
+    assert_eq!(b.pretrain.len(), 50);
+    for split in Split::ALL {
+        assert_eq!(a.split(split), b.split(split), "{split:?}");
+    }
+    assert_eq!(b.users[..a.users.len()], a.users[..]);
+    assert_eq!(b.users.len(), a.users.len() + 50);
+    let split_ids: BTreeSet<&str> = all_rows(&b).map(|r| r.user_id.as_str()).collect();
+    let pretrain_ids: BTreeSet<&str> = b.pretrain.iter().map(|r| r.user_id.as_str()).collect();
+    assert_eq!(pretrain_ids.len(), 50);
+    assert!(split_ids.is_disjoint(&pretrain_ids));
+    // Same generative process: every pretraining review parses, the target continues the
+    // user's sign-off.
+    for row in &b.pretrain {
+        let target = parse_review_text(&row.data.text).unwrap();
+        let past = parse_review_text(&row.profile[0].text).unwrap();
+        assert_eq!(target.style.signoff, past.style.signoff);
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_personalization_task(&with, dir.path()).unwrap();
+    let path = files.pretrain.unwrap();
+    assert_eq!(path, dir.path().join("pretrain.jsonl"));
+    assert_eq!(jsonl(&path).len(), 50);
+    let none = tempfile::tempdir().unwrap();
+    let files = write_personalization_task(&plain, none.path()).unwrap();
+    assert!(files.pretrain.is_none() && !none.path().join("pretrain.jsonl").exists());
+}
+
+#[test]
+fn personalization_study_configs_in_docs_parse_and_validate() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/studies");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("personalization-") && name.ends_with(".toml") {
+            let config = PersonalizationStudyConfig::from_toml_file(&path)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            config.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(
+                config.base_steps > 0 && config.task.test_users == 256,
+                "{name}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(
+        checked, 3,
+        "the three configurations of docs/personalization.md"
+    );
 }
 
 #[test]

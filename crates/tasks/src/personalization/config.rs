@@ -37,6 +37,10 @@ pub struct PersonalizationTaskConfig {
     pub filler_words: usize,
     /// Largest tokenizer vocabulary, special tokens included.
     pub vocab_size: usize,
+    /// Users of `pretrain.jsonl` (0 = no file): further users of the same world, disjoint
+    /// from the three splits, for pretraining a base model (a stand-in for the in-context
+    /// ability a pretrained LLM brings). Adding them leaves the other users unchanged.
+    pub pretrain_users: usize,
 }
 
 impl Default for PersonalizationTaskConfig {
@@ -56,6 +60,7 @@ impl Default for PersonalizationTaskConfig {
             },
             vocab_size: 640,
             filler_words: 0,
+            pretrain_users: 0,
         }
     }
 }
@@ -82,10 +87,10 @@ impl PersonalizationTaskConfig {
         if self.train_users == 0 {
             return bad("train_users must be positive".into());
         }
-        if self.total_users() > 9999 {
+        if self.total_users() + self.pretrain_users > 99_999 {
             return bad(format!(
-                "{} users do not fit the 4-digit user ids",
-                self.total_users()
+                "{} users (pretraining included) are more than 99999",
+                self.total_users() + self.pretrain_users
             ));
         }
         let items = CATEGORIES.len() * ITEMS_PER_CATEGORY;

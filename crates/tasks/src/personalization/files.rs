@@ -6,6 +6,7 @@
 //! <dir>/train.jsonl, eval.jsonl, test.jsonl   {"user_id", "profile": [{"asin", "rating",
 //!                                             "title", "text", "timestamp"}…], "data":
 //!                                             {"asin", "rating", "title", "text"}}
+//! <dir>/pretrain.jsonl                        the same layout, pretraining users (if any)
 //! <dir>/meta.jsonl                            {"asin", "title", "description"}
 //! <dir>/users.json                            [{"user_id", "aspect", "adjectives", "signoff"}…]
 //! <dir>/model/tokenizer.json, tokenizer_config.json, special_tokens_map.json,
@@ -40,6 +41,8 @@ pub struct PersonalizationFiles {
     pub test: PathBuf,
     /// `meta.jsonl`.
     pub meta: PathBuf,
+    /// `pretrain.jsonl`, when the config asks for pretraining users.
+    pub pretrain: Option<PathBuf>,
     /// The model directory: tokenizer files and `config.json`; save the weights here.
     pub model_dir: PathBuf,
     /// `users.json`.
@@ -92,6 +95,12 @@ pub fn write_personalization_task(
             world.split(split),
         )?;
     }
+    let pretrain = if world.pretrain.is_empty() {
+        None
+    } else {
+        write_jsonl(&path("pretrain.jsonl"), &world.pretrain)?;
+        Some(path("pretrain.jsonl"))
+    };
     write_jsonl(&path("meta.jsonl"), &world.items)?;
     write_json(&path("users.json"), &world.users)?;
 
@@ -131,6 +140,7 @@ pub fn write_personalization_task(
         eval: path("eval.jsonl"),
         test: path("test.jsonl"),
         meta: path("meta.jsonl"),
+        pretrain,
         model_dir,
         users: path("users.json"),
         model_config,

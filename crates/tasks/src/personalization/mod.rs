@@ -10,6 +10,7 @@ mod files;
 pub mod lexicon;
 mod oracle;
 mod review;
+mod slot_accuracy;
 mod world;
 
 pub use config::PersonalizationTaskConfig;
@@ -24,6 +25,7 @@ pub use review::{
     PersonalStyle, ReviewParts, generic_part, generic_part_of_query, parse_review_text,
     personal_part, rating_word, review_text, review_title,
 };
+pub use slot_accuracy::{SlotAccuracy, slot_accuracy};
 pub use world::{
     ITEM_STREAM, Item, PersonalizationWorld, ProfileReview, Split, TargetReview, USER_STREAM_BASE,
     UserPreferences, UserRow, generate_world,

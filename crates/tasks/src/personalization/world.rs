@@ -132,7 +132,11 @@ pub struct PersonalizationWorld {
     pub eval: Vec<UserRow>,
     /// Test users' rows.
     pub test: Vec<UserRow>,
-    /// Latent preferences of every user: train, then eval, then test users.
+    /// Rows of the pretraining population (`pretrain.jsonl`; empty unless
+    /// `pretrain_users > 0`): other users of the same world, for a base model that learns to
+    /// read histories before it meets the train users.
+    pub pretrain: Vec<UserRow>,
+    /// Latent preferences of every user: train, eval, test, then pretraining users.
     pub users: Vec<UserPreferences>,
     /// The most frequent aspect, adjective and sign-off over the train split's reviews
     /// (profiles and targets): what [`super::oracle_without_history`] writes.
@@ -172,12 +176,13 @@ pub fn generate_world(config: &PersonalizationTaskConfig) -> PersonalizationWorl
     let items = generate_items(config.seed);
     let mut rows = Vec::with_capacity(config.total_users());
     let mut users = Vec::with_capacity(config.total_users());
-    for k in 0..config.total_users() {
+    for k in 0..config.total_users() + config.pretrain_users {
         let mut rng = SplitMix64::for_stream(config.seed, USER_STREAM_BASE + k as u64);
         let prefs = draw_preferences(format!("u{:04}", k + 1), &mut rng);
         rows.push(draw_row(config, &items, &prefs, &mut rng));
         users.push(prefs);
     }
+    let pretrain = rows.split_off(config.total_users());
     let test = rows.split_off(config.train_users + config.eval_users);
     let eval = rows.split_off(config.train_users);
     let train = rows;
@@ -187,6 +192,7 @@ pub fn generate_world(config: &PersonalizationTaskConfig) -> PersonalizationWorl
         train,
         eval,
         test,
+        pretrain,
         users,
         train_style,
     }

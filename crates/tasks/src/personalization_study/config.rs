@@ -30,11 +30,15 @@ pub enum StudyArm {
     /// of the same seed, frozen (so `context_sft` must come earlier in `arms`).
     #[serde(rename = "nextquill_fixed")]
     NextQuillFixed,
+    /// Full NextQuill with `detach_null_history = true`: L_p trains only the with-history
+    /// pass (the authors' code lets it push the null-history pass away from the gold token).
+    #[serde(rename = "nextquill_detached")]
+    NextQuillDetached,
 }
 
 impl StudyArm {
     /// Every arm, in table order.
-    pub const ALL: [StudyArm; 7] = [
+    pub const ALL: [StudyArm; 8] = [
         Self::Sft,
         Self::ContextSft,
         Self::MceOnly,
@@ -42,6 +46,7 @@ impl StudyArm {
         Self::MceDceAlignment,
         Self::NextQuill,
         Self::NextQuillFixed,
+        Self::NextQuillDetached,
     ];
 
     /// The row label.
@@ -54,6 +59,7 @@ impl StudyArm {
             Self::MceDceAlignment => "NextQuill: MCE-DCE alignment",
             Self::NextQuill => "NextQuill (full)",
             Self::NextQuillFixed => "NextQuill (full), fixed θ_D = ContextSFT",
+            Self::NextQuillDetached => "NextQuill (full), null-history pass detached",
         }
     }
 
@@ -67,6 +73,7 @@ impl StudyArm {
             Self::MceDceAlignment => "mce_dce_alignment",
             Self::NextQuill => "nextquill",
             Self::NextQuillFixed => "nextquill_fixed",
+            Self::NextQuillDetached => "nextquill_detached",
         }
     }
 
@@ -77,7 +84,9 @@ impl StudyArm {
             Self::MceOnly => Some(NextQuillVariant::MceOnly),
             Self::DceOnly => Some(NextQuillVariant::DceOnly),
             Self::MceDceAlignment => Some(NextQuillVariant::MceDceAlignment),
-            Self::NextQuill | Self::NextQuillFixed => Some(NextQuillVariant::Full),
+            Self::NextQuill | Self::NextQuillFixed | Self::NextQuillDetached => {
+                Some(NextQuillVariant::Full)
+            }
         }
     }
 }
@@ -144,16 +153,22 @@ impl Default for PersonalizationStudyConfig {
                 StudyArm::DceOnly,
                 StudyArm::NextQuill,
                 StudyArm::NextQuillFixed,
+                StudyArm::NextQuillDetached,
             ],
         }
     }
 }
 
 impl PersonalizationStudyConfig {
-    /// A few-second version for tests: tiny world, 2 arms, one seed, a handful of steps.
+    /// A few-second version for tests: tiny world (with 8 pretraining users, on which the
+    /// base reads histories), 2 arms, one seed, a handful of steps.
     pub fn smoke() -> Self {
         Self {
-            task: PersonalizationTaskConfig::smoke(),
+            task: PersonalizationTaskConfig {
+                pretrain_users: 8,
+                ..PersonalizationTaskConfig::smoke()
+            },
+            base_arm: StudyArm::ContextSft,
             seeds: vec![1],
             steps: 4,
             batch_size: 4,

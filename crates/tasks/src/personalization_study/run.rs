@@ -20,8 +20,8 @@ use super::table::{StudyRow, study_table};
 use crate::error::{Result, TaskError};
 use crate::jsonl_writer::write_json;
 use crate::personalization::{
-    PersonalizationFiles, generate_world, oracle_with_history, oracle_without_history,
-    write_personalization_task,
+    PersonalizationFiles, SlotAccuracy, generate_world, oracle_with_history,
+    oracle_without_history, slot_accuracy, write_personalization_task,
 };
 
 /// One trained arm and seed.
@@ -33,6 +33,8 @@ pub struct ArmRun {
     pub seed: u64,
     /// Held-out scores.
     pub eval: PersonalEvalReport,
+    /// Held-out slot accuracies (from `generations_test.jsonl`).
+    pub slots: SlotAccuracy,
     /// Mean training loss over the last 10% of steps.
     pub final_loss: f64,
     /// Wall time of training + evaluation.
@@ -90,10 +92,12 @@ pub fn run_personalization_study(
                 final_loss,
                 "arm done"
             );
+            let slots = generation_slots(&dir)?;
             runs.push(ArmRun {
                 arm,
                 seed,
                 eval,
+                slots,
                 final_loss,
                 seconds: t.elapsed().as_secs_f64(),
             });
@@ -120,6 +124,26 @@ pub fn run_personalization_study(
     std::fs::write(&md, &report.table).map_err(|e| TaskError::io(&md, e))?;
     write_json(&out.join("results.json"), &report)?;
     Ok(report)
+}
+
+/// Slot accuracies of an arm's `generations_test.jsonl` (`prediction` vs `target`).
+fn generation_slots(dir: &Path) -> Result<SlotAccuracy> {
+    #[derive(Deserialize)]
+    struct Generation {
+        prediction: String,
+        target: String,
+    }
+    let path = dir.join(prefopt_train::GENERATIONS_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| TaskError::io(&path, e))?;
+    let mut predictions = Vec::new();
+    let mut targets = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let row: Generation = serde_json::from_str(line)
+            .map_err(|e| TaskError::InvalidInput(format!("{}:{}: {e}", path.display(), i + 1)))?;
+        predictions.push(row.prediction);
+        targets.push(row.target);
+    }
+    Ok(slot_accuracy(&predictions, &targets))
 }
 
 fn quiet() -> TrainOptions {
@@ -159,6 +183,10 @@ fn initial_model(
     );
     run.personalization.test = None;
     run.training.learning_rate = config.base_learning_rate;
+    // A pretraining population, when the task has one, keeps the train users unseen.
+    if let Some(pretrain) = &files.pretrain {
+        run.data.train.clone_from(pretrain);
+    }
     train(&run, Method::NextQuill, device, &quiet())?;
     Ok(dir)
 }
@@ -184,6 +212,9 @@ fn arm_config(
         if variant != NextQuillVariant::Full {
             nextquill.weight_alignment_term = false;
         }
+    }
+    if arm == StudyArm::NextQuillDetached {
+        nextquill.detach_null_history = true;
     }
     // The fixed estimator's θ_D: this seed's ContextSFT model, next to this arm's directory.
     let ref_path = (arm == StudyArm::NextQuillFixed).then(|| {
@@ -245,7 +276,7 @@ fn oracle_rows(config: &PersonalizationStudyConfig) -> Result<Vec<StudyRow>> {
             rouge.rouge1,
             rouge.rouge_l,
             bleu.score,
-            targets.len(),
+            slot_accuracy(&predictions, &targets),
         ))
     };
     Ok(vec![

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::run::ArmRun;
+use crate::personalization::SlotAccuracy;
 
 /// One row of the table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,6 +20,8 @@ pub struct StudyRow {
     pub rouge_l_se: f64,
     /// Mean corpus BLEU over seeds.
     pub bleu: f64,
+    /// Slot accuracies, means over seeds (`malformed` and `examples` summed).
+    pub slots: SlotAccuracy,
     /// Seeds aggregated (0 for an oracle).
     pub seeds: usize,
     /// Held-out examples per seed.
@@ -48,6 +51,14 @@ impl StudyRow {
         let (rouge_l, rouge_l_se) = mean_se(&pick(|r| r.eval.rouge_l));
         let (bleu, _) = mean_se(&pick(|r| r.eval.bleu));
         let (seconds, _) = mean_se(&pick(|r| r.seconds));
+        let slots = SlotAccuracy {
+            generic: mean_se(&pick(|r| r.slots.generic)).0,
+            aspect: mean_se(&pick(|r| r.slots.aspect)).0,
+            adjective: mean_se(&pick(|r| r.slots.adjective)).0,
+            signoff: mean_se(&pick(|r| r.slots.signoff)).0,
+            malformed: runs.iter().map(|r| r.slots.malformed).sum(),
+            examples: runs.iter().map(|r| r.slots.examples).sum(),
+        };
         Self {
             label: label.to_string(),
             rouge1,
@@ -55,6 +66,7 @@ impl StudyRow {
             rouge_l,
             rouge_l_se,
             bleu,
+            slots,
             seeds: runs.len(),
             examples: runs.first().map_or(0, |r| r.eval.examples),
             seconds,
@@ -62,7 +74,7 @@ impl StudyRow {
     }
 
     /// A deterministic reference row.
-    pub fn oracle(label: &str, rouge1: f64, rouge_l: f64, bleu: f64, examples: usize) -> Self {
+    pub fn oracle(label: &str, rouge1: f64, rouge_l: f64, bleu: f64, slots: SlotAccuracy) -> Self {
         Self {
             label: label.to_string(),
             rouge1,
@@ -70,8 +82,9 @@ impl StudyRow {
             rouge_l,
             rouge_l_se: 0.0,
             bleu,
+            slots,
             seeds: 0,
-            examples,
+            examples: slots.examples,
             seconds: 0.0,
         }
     }
@@ -79,8 +92,10 @@ impl StudyRow {
 
 /// The Markdown table.
 pub fn study_table(rows: &[StudyRow]) -> String {
-    let mut out = String::from("| method | ROUGE-1 | ROUGE-L | BLEU | seeds | s / run |\n");
-    out.push_str("|---|---:|---:|---:|---:|---:|\n");
+    let mut out = String::from(
+        "| method | ROUGE-1 | ROUGE-L | BLEU | generic | aspect | adjective | sign-off | seeds | s / run |\n",
+    );
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
         let with_se = |m: f64, se: f64| {
             if r.seeds > 1 {
@@ -95,11 +110,15 @@ pub fn study_table(rows: &[StudyRow]) -> String {
             format!("{:.0}", r.seconds)
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {:.2} | {} | {} |\n",
+            "| {} | {} | {} | {:.2} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {} |\n",
             r.label.replace('|', "\\|"),
             with_se(r.rouge1, r.rouge1_se),
             with_se(r.rouge_l, r.rouge_l_se),
             r.bleu,
+            r.slots.generic,
+            r.slots.aspect,
+            r.slots.adjective,
+            r.slots.signoff,
             r.seeds,
             seconds
         ));
@@ -121,9 +140,21 @@ mod tests {
 
     #[test]
     fn table_rows() {
-        let t = study_table(&[StudyRow::oracle("a|b", 0.5, 0.25, 12.0, 10)]);
+        let slots = SlotAccuracy {
+            generic: 1.0,
+            aspect: 0.5,
+            adjective: 0.25,
+            signoff: 0.125,
+            malformed: 0,
+            examples: 10,
+        };
+        let row = StudyRow::oracle("a|b", 0.5, 0.25, 12.0, slots);
+        assert_eq!(row.examples, 10);
+        let t = study_table(&[row]);
         assert!(
-            t.contains("| a\\|b | 0.5000 | 0.2500 | 12.00 | 0 | — |"),
+            t.contains(
+                "| a\\|b | 0.5000 | 0.2500 | 12.00 | 1.000 | 0.500 | 0.250 | 0.125 | 0 | — |"
+            ),
             "{t}"
         );
     }
