@@ -112,7 +112,11 @@ fn personalization_study_runs_end_to_end_on_its_smoke_config() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     let runs = report["runs"].as_array().unwrap();
-    assert_eq!(runs.len(), 2);
+    assert_eq!(runs.len(), 3);
+    // The starting checkpoint is scored as it is: no training, no loss.
+    assert_eq!(runs[0]["arm"], "base");
+    assert!(runs[0]["final_loss"].is_null() && runs[1]["final_loss"].is_f64());
+    assert!(results.contains("starting checkpoint, no further training"));
     for run in runs {
         let r1 = run["eval"]["rouge1"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&r1), "{run}");

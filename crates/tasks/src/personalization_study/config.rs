@@ -13,6 +13,9 @@ use crate::personalization::PersonalizationTaskConfig;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StudyArm {
+    /// No training: the shared starting weights themselves, generating with the history in
+    /// the prompt (the early-stopping baseline every arm has to beat).
+    Base,
     /// SFT on the null-history prompt (the model never sees the history).
     Sft,
     /// SFT with the history in the prompt.
@@ -38,7 +41,8 @@ pub enum StudyArm {
 
 impl StudyArm {
     /// Every arm, in table order.
-    pub const ALL: [StudyArm; 8] = [
+    pub const ALL: [StudyArm; 9] = [
+        Self::Base,
         Self::Sft,
         Self::ContextSft,
         Self::MceOnly,
@@ -52,6 +56,7 @@ impl StudyArm {
     /// The row label.
     pub fn label(self) -> &'static str {
         match self {
+            Self::Base => "starting checkpoint, no further training",
             Self::Sft => "SFT (no history)",
             Self::ContextSft => "ContextSFT",
             Self::MceOnly => "NextQuill: MCE only",
@@ -66,6 +71,7 @@ impl StudyArm {
     /// The file-system name.
     pub fn slug(self) -> &'static str {
         match self {
+            Self::Base => "base_eval",
             Self::Sft => "sft",
             Self::ContextSft => "context_sft",
             Self::MceOnly => "mce_only",
@@ -80,7 +86,7 @@ impl StudyArm {
     /// The NextQuill variant of an objective arm (`None` for the two SFT baselines).
     pub fn variant(self) -> Option<NextQuillVariant> {
         match self {
-            Self::Sft | Self::ContextSft => None,
+            Self::Base | Self::Sft | Self::ContextSft => None,
             Self::MceOnly => Some(NextQuillVariant::MceOnly),
             Self::DceOnly => Some(NextQuillVariant::DceOnly),
             Self::MceDceAlignment => Some(NextQuillVariant::MceDceAlignment),
@@ -161,7 +167,7 @@ impl Default for PersonalizationStudyConfig {
 
 impl PersonalizationStudyConfig {
     /// A few-second version for tests: tiny world (with 8 pretraining users, on which the
-    /// base reads histories), 2 arms, one seed, a handful of steps.
+    /// base reads histories), the base row and 2 arms, one seed, a handful of steps.
     pub fn smoke() -> Self {
         Self {
             task: PersonalizationTaskConfig {
@@ -174,7 +180,7 @@ impl PersonalizationStudyConfig {
             batch_size: 4,
             max_new_tokens: 12,
             base_steps: 2,
-            arms: vec![StudyArm::ContextSft, StudyArm::NextQuill],
+            arms: vec![StudyArm::Base, StudyArm::ContextSft, StudyArm::NextQuill],
             ..Self::default()
         }
     }

@@ -9,9 +9,10 @@ use prefopt_bench::{corpus_bleu, corpus_rouge};
 use prefopt_models::{CausalLm, LlamaConfig};
 use prefopt_objectives::nextquill::{DataEffectSource, NextQuillVariant};
 use prefopt_train::{
-    DataSection, LayoutName, LrSchedulerType, Method, ModelSection, PersonalEvalReport,
-    PersonalMethod, PersonalizationSection, RunConfig, TrainOptions, TrainerConfig,
-    copy_tokenizer_files, train,
+    DataSection, LayoutName, LrSchedulerType, Method, ModelSection, PersonalEvalOptions,
+    PersonalEvalReport, PersonalMethod, PersonalizationSection, PromptView, RunConfig,
+    TrainOptions, TrainerConfig, copy_tokenizer_files, evaluate_and_write, load_test_split,
+    load_tokenizer, train,
 };
 use serde::{Deserialize, Serialize};
 
@@ -36,7 +37,7 @@ pub struct ArmRun {
     /// Held-out slot accuracies (from `generations_test.jsonl`).
     pub slots: SlotAccuracy,
     /// Mean training loss over the last 10% of steps.
-    pub final_loss: f64,
+    pub final_loss: Option<f64>,
     /// Wall time of training + evaluation.
     pub seconds: f64,
 }
@@ -74,16 +75,21 @@ pub fn run_personalization_study(
             let t = Instant::now();
             let dir = out.join(format!("{}-{seed}", arm.slug()));
             let run = arm_config(config, &files, &init, &dir, arm, seed, config.steps);
-            let report = train(&run, Method::NextQuill, device, &quiet())?;
-            let eval = report.personal_eval.ok_or_else(|| {
-                TaskError::InvalidInput("the run has no held-out evaluation".into())
-            })?;
-            let tail = (report.losses.len() / 10).max(1);
-            let final_loss = report.losses[report.losses.len() - tail..]
-                .iter()
-                .map(|l| l.1)
-                .sum::<f64>()
-                / tail as f64;
+            let (eval, final_loss) = if arm == StudyArm::Base {
+                (evaluate_untrained(&run, &init, device)?, None)
+            } else {
+                let report = train(&run, Method::NextQuill, device, &quiet())?;
+                let eval = report.personal_eval.ok_or_else(|| {
+                    TaskError::InvalidInput("the run has no held-out evaluation".into())
+                })?;
+                let tail = (report.losses.len() / 10).max(1);
+                let final_loss = report.losses[report.losses.len() - tail..]
+                    .iter()
+                    .map(|l| l.1)
+                    .sum::<f64>()
+                    / tail as f64;
+                (eval, Some(final_loss))
+            };
             tracing::info!(
                 arm = arm.slug(),
                 seed,
@@ -124,6 +130,31 @@ pub fn run_personalization_study(
     std::fs::write(&md, &report.table).map_err(|e| TaskError::io(&md, e))?;
     write_json(&out.join("results.json"), &report)?;
     Ok(report)
+}
+
+/// The held-out evaluation of `model` as it is (the [`StudyArm::Base`] row), with the
+/// history in the prompt, written into `run.training.output_dir` like a trained arm's.
+fn evaluate_untrained(
+    run: &RunConfig,
+    model: &Path,
+    device: &Device,
+) -> Result<PersonalEvalReport> {
+    let tokenizer = load_tokenizer(model, None)?;
+    let test = load_test_split(run, &tokenizer, run.data.cache_dir.as_deref())?
+        .ok_or_else(|| TaskError::InvalidInput("the study has no test split".into()))?;
+    let lm = CausalLm::load_hf(model, device)?;
+    let options = PersonalEvalOptions {
+        view: PromptView::History,
+        ..PersonalEvalOptions::from_section(&run.personalization)
+    };
+    Ok(evaluate_and_write(
+        &lm,
+        &tokenizer,
+        &test,
+        &options,
+        "base",
+        &run.training.output_dir,
+    )?)
 }
 
 /// Slot accuracies of an arm's `generations_test.jsonl` (`prediction` vs `target`).
@@ -203,6 +234,7 @@ fn arm_config(
 ) -> RunConfig {
     let method = match arm {
         StudyArm::Sft => PersonalMethod::Sft,
+        StudyArm::Base => PersonalMethod::ContextSft,
         StudyArm::ContextSft => PersonalMethod::ContextSft,
         _ => PersonalMethod::NextQuill,
     };
