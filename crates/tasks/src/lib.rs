@@ -40,7 +40,7 @@ pub use personalization::{
 pub use personalization_study::cli::{StudyArgs, run_study_cli};
 pub use personalization_study::config::{PersonalizationStudyConfig, StudyArm};
 pub use personalization_study::run::{ArmRun, StudyReport, run_personalization_study};
-pub use personalization_study::table::{StudyRow, study_table};
+pub use personalization_study::table::{PairedDifference, StudyRow, study_table};
 pub use prepare::{DemoFiles, DemoSizes, prepare, prepare_with};
 pub use sentiment::{
     CorpusMix, CorpusStats, Review, ReviewGrammar, RewardStats, Stance, corpus_stats,

@@ -114,7 +114,14 @@ pub fn run_personalization_study(
         .iter()
         .map(|&arm| {
             let of_arm: Vec<&ArmRun> = runs.iter().filter(|r| r.arm == arm).collect();
-            StudyRow::from_runs(arm.label(), &of_arm)
+            let context_sft: Vec<&ArmRun> = if arm == StudyArm::ContextSft {
+                Vec::new()
+            } else {
+                runs.iter()
+                    .filter(|r| r.arm == StudyArm::ContextSft)
+                    .collect()
+            };
+            StudyRow::from_runs(arm.label(), &of_arm, &context_sft)
         })
         .collect();
     rows.extend(oracle_rows(config)?);

@@ -28,6 +28,47 @@ pub struct StudyRow {
     pub examples: usize,
     /// Mean seconds per run (training + evaluation); 0 for an oracle.
     pub seconds: f64,
+    /// ROUGE-1 of this arm minus ContextSFT's on the same seed, over the seeds both ran
+    /// (`None` for ContextSFT itself, an oracle, or a study without ContextSFT).
+    pub versus_context_sft: Option<PairedDifference>,
+}
+
+/// A paired comparison of two arms over the seeds both ran: same seed = same initial
+/// weights and batches, so the seed-to-seed spread cancels.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PairedDifference {
+    /// Mean of the per-seed differences.
+    pub mean: f64,
+    /// Its standard error (0 with one seed).
+    pub se: f64,
+    /// Seeds where the difference is positive.
+    pub ahead: usize,
+    /// Seeds compared.
+    pub seeds: usize,
+}
+
+impl PairedDifference {
+    /// ROUGE-1 of `runs` minus that of `baseline`, paired by seed; `None` when no seed is
+    /// shared.
+    pub fn rouge1(runs: &[&ArmRun], baseline: &[&ArmRun]) -> Option<Self> {
+        let diffs: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| {
+                let base = baseline.iter().find(|b| b.seed == r.seed)?;
+                Some(r.eval.rouge1 - base.eval.rouge1)
+            })
+            .collect();
+        if diffs.is_empty() {
+            return None;
+        }
+        let (mean, se) = mean_se(&diffs);
+        Some(Self {
+            mean,
+            se,
+            ahead: diffs.iter().filter(|d| **d > 0.0).count(),
+            seeds: diffs.len(),
+        })
+    }
 }
 
 fn mean_se(values: &[f64]) -> (f64, f64) {
@@ -44,8 +85,9 @@ fn mean_se(values: &[f64]) -> (f64, f64) {
 }
 
 impl StudyRow {
-    /// Aggregates the runs of one arm.
-    pub fn from_runs(label: &str, runs: &[&ArmRun]) -> Self {
+    /// Aggregates the runs of one arm; `context_sft` (the ContextSFT runs, empty when the
+    /// study has none or this is that arm) gives the paired comparison.
+    pub fn from_runs(label: &str, runs: &[&ArmRun], context_sft: &[&ArmRun]) -> Self {
         let pick = |f: fn(&ArmRun) -> f64| runs.iter().map(|r| f(r)).collect::<Vec<f64>>();
         let (rouge1, rouge1_se) = mean_se(&pick(|r| r.eval.rouge1));
         let (rouge_l, rouge_l_se) = mean_se(&pick(|r| r.eval.rouge_l));
@@ -70,6 +112,7 @@ impl StudyRow {
             seeds: runs.len(),
             examples: runs.first().map_or(0, |r| r.eval.examples),
             seconds,
+            versus_context_sft: PairedDifference::rouge1(runs, context_sft),
         }
     }
 
@@ -86,6 +129,7 @@ impl StudyRow {
             seeds: 0,
             examples: slots.examples,
             seconds: 0.0,
+            versus_context_sft: None,
         }
     }
 }
@@ -93,16 +137,23 @@ impl StudyRow {
 /// The Markdown table.
 pub fn study_table(rows: &[StudyRow]) -> String {
     let mut out = String::from(
-        "| method | ROUGE-1 | ROUGE-L | BLEU | generic | aspect | adjective | sign-off | seeds | s / run |\n",
+        "| method | ROUGE-1 | Δ vs ContextSFT, paired | ahead of ContextSFT | ROUGE-L | BLEU \
+         | generic | aspect | adjective | sign-off | seeds | s / run |\n",
     );
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
-        let with_se = |m: f64, se: f64| {
-            if r.seeds > 1 {
-                format!("{m:.4} ± {se:.4}")
-            } else {
-                format!("{m:.4}")
-            }
+        let with_se = |m: f64, se: f64, sign: bool| match (r.seeds > 1, sign) {
+            (true, false) => format!("{m:.4} ± {se:.4}"),
+            (true, true) => format!("{m:+.4} ± {se:.4}"),
+            (false, false) => format!("{m:.4}"),
+            (false, true) => format!("{m:+.4}"),
+        };
+        let (delta, ahead) = match r.versus_context_sft {
+            Some(d) => (
+                with_se(d.mean, d.se, true),
+                format!("{} of {}", d.ahead, d.seeds),
+            ),
+            None => ("—".to_string(), "—".to_string()),
         };
         let seconds = if r.seeds == 0 {
             "—".to_string()
@@ -110,10 +161,10 @@ pub fn study_table(rows: &[StudyRow]) -> String {
             format!("{:.0}", r.seconds)
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {:.2} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {} |\n",
+            "| {} | {} | {delta} | {ahead} | {} | {:.2} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {} |\n",
             r.label.replace('|', "\\|"),
-            with_se(r.rouge1, r.rouge1_se),
-            with_se(r.rouge_l, r.rouge_l_se),
+            with_se(r.rouge1, r.rouge1_se, false),
+            with_se(r.rouge_l, r.rouge_l_se, false),
             r.bleu,
             r.slots.generic,
             r.slots.aspect,
@@ -128,7 +179,10 @@ pub fn study_table(rows: &[StudyRow]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use prefopt_train::{PersonalEvalReport, PromptView};
+
     use super::*;
+    use crate::personalization_study::config::StudyArm;
 
     #[test]
     fn mean_and_standard_error() {
@@ -136,6 +190,53 @@ mod tests {
         assert!((m - 2.0).abs() < 1e-12);
         assert!((se - (1.0f64 / 3.0).sqrt()).abs() < 1e-12);
         assert_eq!(mean_se(&[0.5]), (0.5, 0.0));
+    }
+
+    fn run(arm: StudyArm, seed: u64, rouge1: f64) -> ArmRun {
+        ArmRun {
+            arm,
+            seed,
+            eval: PersonalEvalReport {
+                view: PromptView::History,
+                examples: 4,
+                rouge1,
+                rouge2: 0.0,
+                rouge_l: rouge1,
+                bleu: 0.0,
+                mean_new_tokens: 0.0,
+                finished_fraction: 1.0,
+            },
+            slots: SlotAccuracy::default(),
+            final_loss: None,
+            seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn paired_difference_matches_seeds_and_skips_unshared_ones() {
+        let ctx = [
+            run(StudyArm::ContextSft, 1, 0.80),
+            run(StudyArm::ContextSft, 2, 0.70),
+            run(StudyArm::ContextSft, 3, 0.90),
+        ];
+        // Seed 4 has no ContextSFT run; seeds are listed out of order.
+        let arm = [
+            run(StudyArm::NextQuill, 3, 0.91),
+            run(StudyArm::NextQuill, 1, 0.78),
+            run(StudyArm::NextQuill, 2, 0.74),
+            run(StudyArm::NextQuill, 4, 0.10),
+        ];
+        fn refs(runs: &[ArmRun]) -> Vec<&ArmRun> {
+            runs.iter().collect()
+        }
+        let d = PairedDifference::rouge1(&refs(&arm), &refs(&ctx)).unwrap();
+        assert_eq!((d.ahead, d.seeds), (2, 3));
+        // Differences +0.01, -0.02, +0.04: mean 0.01, sd 0.03, se 0.03 / sqrt(3).
+        assert!((d.mean - 0.01).abs() < 1e-12, "{d:?}");
+        assert!((d.se - 0.03 / 3f64.sqrt()).abs() < 1e-12, "{d:?}");
+        assert!(PairedDifference::rouge1(&refs(&arm), &[]).is_none());
+        let row = StudyRow::from_runs("x", &refs(&arm[..3]), &refs(&ctx));
+        assert!(study_table(&[row]).contains("| +0.0100 ± 0.0173 | 2 of 3 |"));
     }
 
     #[test]
@@ -153,7 +254,7 @@ mod tests {
         let t = study_table(&[row]);
         assert!(
             t.contains(
-                "| a\\|b | 0.5000 | 0.2500 | 12.00 | 1.000 | 0.500 | 0.250 | 0.125 | 0 | — |"
+                "| a\\|b | 0.5000 | — | — | 0.2500 | 12.00 | 1.000 | 0.500 | 0.250 | 0.125 | 0 | — |"
             ),
             "{t}"
         );
