@@ -117,41 +117,53 @@ pub fn dataset_cache_path(
     cache_dir.join(format!("{stem}-{kind}-{}.bin", &key.to_hex()[..16]))
 }
 
-fn tokenize_rows<R, T>(
-    rows: Rows<R>,
-    options: &DatasetOptions,
-    mut encode: impl FnMut(&R, &mut TokenizeReport) -> Result<Option<T>>,
-) -> Result<TokenizedDataset<T>> {
-    let mut report = DatasetReport {
-        read: rows.report.clone(),
-        tokenize: TokenizeReport::default(),
-    };
+/// Encodes every record of `rows`: the examples, their 1-based lines and the read report.
+/// A row whose `encode` fails (with the message to report) is a `file:line`
+/// [`DataError::BadRow`], or with `skip_bad_rows` a warned skip counted in
+/// `report.skipped` (and one row fewer in `report.rows`); `Ok(None)` leaves a row out
+/// silently. Shared by every tokenized data set, personalised ones included.
+pub(crate) fn encode_rows<R, T>(
+    rows: &Rows<R>,
+    skip_bad_rows: bool,
+    mut encode: impl FnMut(&R) -> std::result::Result<Option<T>, String>,
+) -> Result<(Vec<T>, Vec<usize>, ReadReport)> {
+    let mut read = rows.report.clone();
     let mut examples = Vec::with_capacity(rows.records.len());
     let mut lines = Vec::with_capacity(rows.records.len());
     for (record, &line) in rows.records.iter().zip(&rows.lines) {
-        match encode(record, &mut report.tokenize) {
+        match encode(record) {
             Ok(Some(example)) => {
                 examples.push(example);
                 lines.push(line);
             }
             Ok(None) => {}
-            Err(e) if options.read.skip_bad_rows => {
-                tracing::warn!(file = %rows.path.display(), line, error = %e, "skipping row that failed to tokenize");
-                report.read.skipped.push(SkippedRow {
-                    line,
-                    message: e.to_string(),
-                });
-                report.read.rows -= 1;
+            Err(message) if skip_bad_rows => {
+                tracing::warn!(file = %rows.path.display(), line, error = %message, "skipping row that failed to tokenize");
+                read.skipped.push(SkippedRow { line, message });
+                read.rows -= 1;
             }
-            Err(e) => {
+            Err(message) => {
                 return Err(DataError::BadRow {
                     path: rows.path.clone(),
                     line,
-                    message: e.to_string(),
+                    message,
                 });
             }
         }
     }
+    Ok((examples, lines, read))
+}
+
+fn tokenize_rows<R, T>(
+    rows: Rows<R>,
+    options: &DatasetOptions,
+    mut encode: impl FnMut(&R, &mut TokenizeReport) -> Result<Option<T>>,
+) -> Result<TokenizedDataset<T>> {
+    let mut tokenize = TokenizeReport::default();
+    let (examples, lines, read) = encode_rows(&rows, options.read.skip_bad_rows, |record| {
+        encode(record, &mut tokenize).map_err(|e| e.to_string())
+    })?;
+    let report = DatasetReport { read, tokenize };
     let t = report.tokenize.truncation;
     if t.dropped_long_prompt > 0 || t.truncated_rows > 0 {
         tracing::info!(

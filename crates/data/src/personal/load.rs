@@ -9,10 +9,10 @@ use super::report::PersonalReport;
 use crate::cache::{CacheKey, CacheKeyBuilder, CacheOutcome, load_or_build};
 use crate::dataset::{
     DatasetKind, DatasetOptions, DatasetReport, TokenizedDataset, dataset_cache_key,
-    dataset_cache_path,
+    dataset_cache_path, encode_rows,
 };
 use crate::error::{DataError, Result};
-use crate::jsonl::{ReadOptions, SkippedRow};
+use crate::jsonl::ReadOptions;
 use crate::tokenize::TokenizeReport;
 use crate::tokenizer::Tokenizer;
 
@@ -52,34 +52,19 @@ fn build(
     let rows = read_personal_jsonl(path, layout, read)?;
     let encoder = PersonalEncoder::new(tokenizer, personal);
     let mut personal_report = PersonalReport::default();
-    let mut report = DatasetReport {
-        read: rows.report.clone(),
-        tokenize: TokenizeReport::default(),
+    let (examples, lines, read_report) = encode_rows(&rows, read.skip_bad_rows, |record| {
+        encoder
+            .encode_row(record, &mut personal_report)
+            .map(Some)
+            .map_err(|e| e.message())
+    })?;
+    let report = DatasetReport {
+        read: read_report,
+        tokenize: TokenizeReport {
+            examples: examples.len(),
+            ..TokenizeReport::default()
+        },
     };
-    let mut examples = Vec::with_capacity(rows.records.len());
-    let mut lines = Vec::with_capacity(rows.records.len());
-    for (record, &line) in rows.records.iter().zip(&rows.lines) {
-        match encoder.encode_row(record, &mut personal_report) {
-            Ok(example) => {
-                examples.push(example);
-                lines.push(line);
-            }
-            Err(e) if read.skip_bad_rows => {
-                let message = e.message();
-                tracing::warn!(file = %rows.path.display(), line, error = %message, "skipping row that failed to tokenize");
-                report.read.skipped.push(SkippedRow { line, message });
-                report.read.rows -= 1;
-            }
-            Err(e) => {
-                return Err(DataError::BadRow {
-                    path: rows.path.clone(),
-                    line,
-                    message: e.message(),
-                });
-            }
-        }
-    }
-    report.tokenize.examples = examples.len();
     let p = personal_report;
     if p.history_items_dropped > 0 || p.targets_truncated > 0 {
         tracing::info!(
