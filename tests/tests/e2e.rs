@@ -129,24 +129,15 @@ fn personalization_study_runs_end_to_end_on_its_smoke_config() {
     assert!(base_config.contains("pretrain.jsonl"), "{base_config}");
     // The oracle that reads the history beats the one that cannot (the task's premise).
     let rows = report["rows"].as_array().unwrap();
-    let oracle = |label: &str| {
+    let row = |label: &str| {
         rows.iter()
             .find(|r| r["label"].as_str().unwrap().contains(label))
-            .unwrap()["rouge1"]
-            .as_f64()
             .unwrap()
     };
-    assert!(oracle("style of the history") > oracle("population style"));
+    let history_oracle = row("style of the history");
+    let rouge1 = |r: &serde_json::Value| r["rouge1"].as_f64().unwrap();
+    assert!(rouge1(history_oracle) > rouge1(row("population style")));
     // Users always sign off their way, so the history oracle always gets the sign-off.
-    let history_oracle = rows
-        .iter()
-        .find(|r| {
-            r["label"]
-                .as_str()
-                .unwrap()
-                .contains("style of the history")
-        })
-        .unwrap();
     assert_eq!(history_oracle["slots"]["signoff"].as_f64(), Some(1.0));
     assert_eq!(history_oracle["slots"]["generic"].as_f64(), Some(1.0));
 }
