@@ -6,8 +6,10 @@
 //!   both run here one after the other (`--reps N` alternating runs, default 3); prints the
 //!   medians and the ratio. Needs `PREFOPT_PYTHON` (a Python with torch and transformers) and
 //!   the peer scripts at `PREFOPT_PEER_DIR` (default `../shared/peer`).
-//! - `fixtures`: regenerates the committed reference fixtures with the Python generators
-//!   (needs a Python with numpy/torch/transformers; give it with `PREFOPT_PYTHON`).
+//! - `fixtures [--list] [--only PATH-PART]`: regenerates the committed reference fixtures with
+//!   every committed Python generator (`GENERATORS`; needs a Python with numpy, torch,
+//!   transformers, trl, rouge_score and sacrebleu: give it with `PREFOPT_PYTHON`). It refuses to
+//!   run while a `.py` file under `crates/` is missing from the list.
 
 #![allow(clippy::print_stderr, clippy::print_stdout)] // a command-line tool talks to its user
 
@@ -20,11 +22,11 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci(&args[1..]),
         Some("bench") => bench(&args[1..]),
-        Some("fixtures") => fixtures(),
+        Some("fixtures") => fixtures(&args[1..]),
         Some("bench-dpo") => bench_dpo(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci [--no-fmt] [--no-clippy]|bench [cargo bench args]|fixtures|bench-dpo [--reps N]>"
+                "usage: cargo xtask <ci [--no-fmt] [--no-clippy]|bench [cargo bench args]|fixtures [--list] [--only PATH-PART]|bench-dpo [--reps N]>"
             );
             bail!("unknown or missing task")
         }
@@ -83,19 +85,144 @@ fn bench(rest: &[String]) -> Result<()> {
     )
 }
 
-fn fixtures() -> Result<()> {
-    let python = std::env::var("PREFOPT_PYTHON").unwrap_or_else(|_| "python3".into());
-    let scripts = [
-        "crates/objectives/tests/fixtures/gen_dpo_reference.py",
-        "crates/objectives/tests/fixtures/gen_lipo_reference.py",
-        "crates/models/tests/fixtures/generate.py",
-    ];
-    for script in scripts {
-        if std::path::Path::new(script).exists() {
-            run(script, Command::new(&python).arg(script))?;
-        } else {
-            eprintln!("skipping {script}: not present");
+/// A committed generator of reference fixtures: the script, and the file its standard output
+/// goes to (`None` when the script writes its files itself).
+struct Generator {
+    script: &'static str,
+    stdout_to: Option<&'static str>,
+}
+
+/// Every committed generator, in dependency order (the tokenizer before the references that
+/// read it). `cargo xtask fixtures --list` prints them; a test checks that no `.py` generator
+/// under `crates/` is missing here.
+const GENERATORS: &[Generator] = &[
+    Generator {
+        script: "crates/data/scripts/make_tiny_tokenizer.py",
+        stdout_to: None,
+    },
+    Generator {
+        script: "crates/data/scripts/reference_transformers.py",
+        stdout_to: None,
+    },
+    Generator {
+        script: "crates/core/tests/fixtures/gen_text_metrics_reference.py",
+        stdout_to: Some("crates/core/tests/fixtures/text_metrics_reference.json"),
+    },
+    Generator {
+        script: "crates/models/tests/fixtures/generate.py",
+        stdout_to: None,
+    },
+    Generator {
+        script: "crates/objectives/tests/fixtures/gen_dpo_reference.py",
+        stdout_to: Some("crates/objectives/tests/fixtures/dpo_reference.json"),
+    },
+    Generator {
+        script: "crates/objectives/tests/fixtures/gen_lipo_reference.py",
+        stdout_to: None,
+    },
+    Generator {
+        script: "crates/objectives/tests/fixtures/gen_nextquill_reference.py",
+        stdout_to: None,
+    },
+    Generator {
+        script: "crates/train/tests/fixtures/gen_adamw_reference.py",
+        stdout_to: None,
+    },
+];
+
+/// Python scripts under `crates/` that are not fixture generators (peers of benchmarks).
+const NOT_GENERATORS: &[&str] = &["crates/models/benches/causal_lm_transformers.py"];
+
+fn fixtures(flags: &[String]) -> Result<()> {
+    if flags.iter().any(|f| f == "--list") {
+        for g in GENERATORS {
+            println!("{}", g.script);
         }
+        return Ok(());
+    }
+    let only = match flags.iter().position(|f| f == "--only") {
+        Some(i) => Some(
+            flags
+                .get(i + 1)
+                .context("--only needs a substring of a path")?,
+        ),
+        None => None,
+    };
+    check_generator_list(std::path::Path::new("."))?;
+    let python = std::env::var("PREFOPT_PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut failed = Vec::new();
+    for g in GENERATORS {
+        if only.is_some_and(|o| !g.script.contains(o.as_str())) {
+            continue;
+        }
+        let mut cmd = Command::new(&python);
+        cmd.arg(g.script);
+        let result = match g.stdout_to {
+            None => run(g.script, &mut cmd),
+            Some(out) => run_to_file(g.script, &mut cmd, out),
+        };
+        if let Err(e) = result {
+            eprintln!("{e:#}");
+            failed.push(g.script);
+        }
+    }
+    if !failed.is_empty() {
+        bail!(
+            "{} generator(s) failed: {}",
+            failed.len(),
+            failed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Runs a generator that prints its JSON and writes the output atomically (a failed run leaves
+/// the committed file as it was).
+fn run_to_file(what: &str, cmd: &mut Command, out: &str) -> Result<()> {
+    eprintln!("==> {what} > {out}");
+    let output = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("could not start {what}"))?;
+    if !output.status.success() {
+        bail!("{what} failed ({})", output.status);
+    }
+    prefopt_core::write_atomic(std::path::Path::new(out), &output.stdout)?;
+    eprintln!("<== {what}: wrote {out}");
+    Ok(())
+}
+
+/// Fails when a `.py` file under `crates/` is neither a listed generator nor a known
+/// non-generator, so a new generator cannot be forgotten.
+fn check_generator_list(root: &std::path::Path) -> Result<()> {
+    for g in GENERATORS {
+        if !root.join(g.script).is_file() {
+            bail!("listed generator {} does not exist", g.script);
+        }
+    }
+    let mut unknown = Vec::new();
+    let mut stack = vec![root.join("crates")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("{}", dir.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "py") {
+                let rel = path.strip_prefix(root).unwrap_or(&path);
+                let p = rel.to_string_lossy().replace('\\', "/");
+                if !GENERATORS.iter().any(|g| g.script == p)
+                    && !NOT_GENERATORS.contains(&p.as_str())
+                {
+                    unknown.push(p);
+                }
+            }
+        }
+    }
+    if !unknown.is_empty() {
+        bail!(
+            "python scripts not listed in xtask's GENERATORS (add them, or to NOT_GENERATORS): {}",
+            unknown.join(", ")
+        );
     }
     Ok(())
 }
@@ -196,4 +323,13 @@ fn timed_run(cmd: &mut Command, who: &str, rep: usize) -> Result<f64> {
         String::from_utf8_lossy(&out.stdout).trim()
     );
     median_step(&out.stdout, who)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_python_generator_is_listed() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        super::check_generator_list(&root).unwrap();
+    }
 }

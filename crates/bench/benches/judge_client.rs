@@ -5,10 +5,6 @@
 //! `cargo bench -p prefopt-bench --bench judge_client` (results go in docs/benchmarks.md).
 #![allow(clippy::print_stdout, missing_docs)]
 
-#[path = "../tests/server.rs"]
-#[allow(dead_code)]
-mod server;
-
 use std::io::Cursor;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -17,7 +13,7 @@ use prefopt_bench::{
     ImageEncoding, JudgeClientConfig, JudgeRunConfig, JudgeTemplate, Suite, SuiteOptions,
     image_data_uri, judge_suite,
 };
-use server::{Reply, Server};
+use prefopt_testkit::{Reply, Server};
 
 /// A suite of `n` prompts with 3 test points each.
 fn write_suite(dir: &Path, n: usize) -> Suite {
@@ -70,7 +66,7 @@ fn run(label: &str, prompts: usize, size: u32, workers: usize) {
     write_images(&images, prompts, size);
     let server = Server::start(false, None, |_| Reply::Answer(ANSWER.to_string()));
     let mut c = JudgeClientConfig::new(server.url(), "QwenVL");
-    c.timeout = Duration::from_secs(30);
+    c.chat.timeout = Duration::from_secs(30);
     let client = c.init().unwrap();
     let mut config = JudgeRunConfig::new(&images, dir.path().join("v.jsonl"));
     config.workers = workers;

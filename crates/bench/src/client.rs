@@ -1,48 +1,18 @@
-//! A blocking client for OpenAI-compatible chat endpoints (vLLM serving the UniGenBench
-//! evaluator models, Gemini's OpenAI endpoint, ...), with retries and exponential back-off.
+//! The MLLM judge on top of the shared chat client ([`prefopt_core::ChatClient`], which owns
+//! HTTP, retries with back-off, the API key and the response bound): one user message holding
+//! an image and a text, re-sent until the answer parses.
+//!
+//! [`JudgeClient::judge_with`] takes any answer parser, so a second benchmark reuses the loop
+//! with its own answer format; [`JudgeClient::judge`] is UniGenBench's
+//! ([`parse_answer`](crate::unigenbench::parse_answer)).
 
-use std::time::Duration;
+use std::fmt::Display;
 
+use prefopt_core::{ChatClient, ChatClientConfig, CoreError};
 use serde_json::json;
 
-use crate::answer::{ParsedAnswer, parse_answer};
+use crate::unigenbench::{ParsedAnswer, parse_answer};
 use crate::{Error, Result};
-
-/// An API key: read from an environment variable, never printed (its `Debug` is redacted).
-#[derive(Clone, Default)]
-pub struct ApiKey(Option<String>);
-
-impl ApiKey {
-    /// Reads the key from environment variable `var`; an unset or empty variable means no key.
-    pub fn from_env(var: &str) -> Self {
-        Self(std::env::var(var).ok().filter(|k| !k.is_empty()))
-    }
-
-    /// A key given directly (e.g. from a secrets store).
-    pub fn new(key: impl Into<String>) -> Self {
-        Self(Some(key.into()).filter(|k| !k.is_empty()))
-    }
-
-    /// No key (local vLLM servers usually need none).
-    pub fn none() -> Self {
-        Self(None)
-    }
-
-    /// Whether a key is present.
-    pub fn is_set(&self) -> bool {
-        self.0.is_some()
-    }
-}
-
-impl std::fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "ApiKey(<redacted>)"
-        } else {
-            "ApiKey(None)"
-        })
-    }
-}
 
 /// Where the image goes relative to the text in the user message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,97 +24,62 @@ pub enum ContentOrder {
     TextFirst,
 }
 
-/// Judge client settings.
+/// Judge client settings: the chat client's (endpoint, key, timeout, attempts, back-off) and
+/// the judge's own.
 #[derive(Debug, Clone)]
 pub struct JudgeClientConfig {
-    /// The chat-completions URL. A URL not ending in `/chat/completions` gets it appended
-    /// (`http://localhost:8080/v1` → `http://localhost:8080/v1/chat/completions`).
-    pub endpoint: String,
+    /// The HTTP side: endpoint (`/chat/completions` is appended when missing), API key,
+    /// timeout, attempts per request for transport errors, HTTP 429/5xx and unreadable
+    /// replies, back-off.
+    pub chat: ChatClientConfig,
     /// The `model` field (vLLM's `--served-model-name`, e.g. `QwenVL`; `gemini-2.5-pro`).
     pub model: String,
-    /// Bearer token, if any.
-    pub api_key: ApiKey,
     /// `max_tokens` (official: 4096).
     pub max_tokens: u32,
     /// `temperature`; `None` leaves it out (the official scripts set none).
     pub temperature: Option<f32>,
-    /// Whole-request timeout.
-    pub timeout: Duration,
-    /// Attempts per request for transport errors, HTTP 429/5xx and unreadable responses.
-    pub max_attempts: u32,
     /// Re-queries when the answer does not parse (official: up to 10 retries).
     pub max_parse_retries: u32,
-    /// First back-off delay; doubles each retry.
-    pub backoff_initial: Duration,
-    /// Back-off cap.
-    pub backoff_max: Duration,
     /// Message content order.
     pub order: ContentOrder,
 }
 
 impl JudgeClientConfig {
-    /// Defaults matching the official scripts (`max_tokens` 4096, 10 retries), 300 s timeout,
-    /// back-off 1 s doubling to 30 s.
+    /// Defaults matching the official scripts (`max_tokens` 4096, 10 parse retries) and the
+    /// chat client's ([`ChatClientConfig::new`]: no key, 300 s timeout, 11 attempts, back-off
+    /// 1 s doubling to 30 s).
     pub fn new(endpoint: impl Into<String>, model: impl Into<String>) -> Self {
         Self {
-            endpoint: endpoint.into(),
+            chat: ChatClientConfig::new(endpoint),
             model: model.into(),
-            api_key: ApiKey::none(),
             max_tokens: 4096,
             temperature: None,
-            timeout: Duration::from_secs(300),
-            max_attempts: 11,
             max_parse_retries: 10,
-            backoff_initial: Duration::from_secs(1),
-            backoff_max: Duration::from_secs(30),
             order: ContentOrder::ImageFirst,
         }
     }
 
     /// Validates and builds the client.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an empty model name, [`Error::Core`] for an invalid chat-client
+    /// setting (an endpoint that is not `http(s)://`, zero attempts, ...).
     pub fn init(self) -> Result<JudgeClient> {
-        let url = chat_url(&self.endpoint)?;
         if self.model.is_empty() {
             return Err(Error::Config("the model name is empty".to_string()));
         }
-        if self.max_attempts == 0 {
-            return Err(Error::Config("max_attempts must be at least 1".to_string()));
-        }
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(self.timeout))
-            .max_idle_connections_per_host(64)
-            .build()
-            .into();
-        Ok(JudgeClient {
-            url,
-            agent,
-            config: self,
-        })
+        let chat = self.chat.clone().init()?;
+        Ok(JudgeClient { chat, config: self })
     }
 }
 
-fn chat_url(endpoint: &str) -> Result<String> {
-    let e = endpoint.trim().trim_end_matches('/');
-    if !(e.starts_with("http://") || e.starts_with("https://")) {
-        return Err(Error::Config(format!(
-            "endpoint `{endpoint}` must start with http:// or https://"
-        )));
-    }
-    Ok(if e.ends_with("/chat/completions") {
-        e.to_string()
-    } else {
-        format!("{e}/chat/completions")
-    })
-}
-
-/// What one judged image came to.
+/// What one judged image came to. `P` is the parsed answer ([`ParsedAnswer`] for UniGenBench).
 #[derive(Debug, Clone, PartialEq)]
-pub struct JudgeOutcome {
+pub struct JudgeOutcome<P = ParsedAnswer> {
     /// The last raw answer text received, if any.
     pub answer: Option<String>,
     /// The parsed answer, when one parsed.
-    pub parsed: Option<ParsedAnswer>,
+    pub parsed: Option<P>,
     /// Why there is no parsed answer.
     pub error: Option<String>,
     /// HTTP requests sent.
@@ -155,24 +90,30 @@ pub struct JudgeOutcome {
     pub http_failures: u32,
 }
 
-/// One failed HTTP attempt.
-enum Attempt {
-    Retry(String),
-    Fatal(String),
+impl<P> JudgeOutcome<P> {
+    fn empty() -> Self {
+        Self {
+            answer: None,
+            parsed: None,
+            error: None,
+            requests: 0,
+            parse_failures: 0,
+            http_failures: 0,
+        }
+    }
 }
 
 /// A judge client. Cheap to share between threads (`&JudgeClient` is `Sync`).
 #[derive(Debug)]
 pub struct JudgeClient {
-    url: String,
-    agent: ureq::Agent,
+    chat: ChatClient,
     config: JudgeClientConfig,
 }
 
 impl JudgeClient {
     /// The resolved chat-completions URL.
     pub fn url(&self) -> &str {
-        &self.url
+        self.chat.url()
     }
 
     /// The settings.
@@ -180,7 +121,13 @@ impl JudgeClient {
         &self.config
     }
 
-    /// The JSON body for one request.
+    /// The chat client the requests go through.
+    pub fn chat(&self) -> &ChatClient {
+        &self.chat
+    }
+
+    /// The JSON body for one request: one user message with the image (a data URI) and the
+    /// text in [`JudgeClientConfig::order`].
     pub fn request_body(&self, text: &str, image_data_uri: &str) -> serde_json::Value {
         let image = json!({"type": "image_url", "image_url": {"url": image_data_uri}});
         let text = json!({"type": "text", "text": text});
@@ -199,175 +146,98 @@ impl JudgeClient {
         body
     }
 
-    /// Sends one chat request, retrying transport errors, 429 and 5xx with back-off.
-    /// Returns the answer text, or the last failure (immediately for 4xx other than 429).
-    /// `failures` counts failed attempts.
-    pub fn complete(&self, body: &serde_json::Value, failures: &mut u32) -> Result<String> {
-        self.complete_inner(body, failures)
-            .map_err(|(Attempt::Retry(m) | Attempt::Fatal(m))| Error::Endpoint(m))
-    }
-
-    fn complete_inner(
-        &self,
-        body: &serde_json::Value,
-        failures: &mut u32,
-    ) -> std::result::Result<String, Attempt> {
-        let mut delay = self.config.backoff_initial;
-        let mut last = String::new();
-        for attempt in 0..self.config.max_attempts {
-            if attempt > 0 {
-                std::thread::sleep(delay);
-                delay = (delay * 2).min(self.config.backoff_max);
-            }
-            match self.attempt(body) {
-                Ok(text) => return Ok(text),
-                Err(Attempt::Fatal(m)) => {
-                    *failures += 1;
-                    return Err(Attempt::Fatal(m));
-                }
-                Err(Attempt::Retry(m)) => {
-                    *failures += 1;
-                    tracing::debug!(attempt, url = %self.url, "judge request failed: {m}");
-                    last = m;
-                }
-            }
-        }
-        Err(Attempt::Retry(format!(
-            "{} attempts failed; last: {last}",
-            self.config.max_attempts
-        )))
-    }
-
-    fn attempt(&self, body: &serde_json::Value) -> std::result::Result<String, Attempt> {
-        let mut request = self.agent.post(&self.url);
-        if let Some(key) = &self.config.api_key.0 {
-            request = request.header("Authorization", format!("Bearer {key}"));
-        }
-        let mut response = request
-            .send_json(body)
-            .map_err(|e| Attempt::Retry(format!("{}: {e}", self.url)))?;
-        let status = response.status().as_u16();
-        let text = response
-            .body_mut()
-            .with_config()
-            .limit(64 * 1024 * 1024)
-            .read_to_string()
-            .map_err(|e| Attempt::Retry(format!("{}: reading the body: {e}", self.url)))?;
-        if status == 429 || status >= 500 {
-            return Err(Attempt::Retry(format!(
-                "{}: HTTP {status}: {}",
-                self.url,
-                snippet(&text)
-            )));
-        }
-        if !(200..300).contains(&status) {
-            return Err(Attempt::Fatal(format!(
-                "{}: HTTP {status}: {}",
-                self.url,
-                snippet(&text)
-            )));
-        }
-        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            Attempt::Retry(format!(
-                "{}: the response is not JSON ({e}): {}",
-                self.url,
-                snippet(&text)
-            ))
-        })?;
-        json.pointer("/choices/0/message/content")
-            .and_then(|c| c.as_str())
-            .map(str::to_string)
-            .ok_or_else(|| {
-                Attempt::Retry(format!(
-                    "{}: the response has no choices[0].message.content: {}",
-                    self.url,
-                    snippet(&text)
-                ))
-            })
-    }
-
-    /// Judges one image: sends the request and re-queries until the answer parses with
-    /// `testpoints` entries, up to [`JudgeClientConfig::max_parse_retries`] times.
-    /// HTTP-level failure after all attempts ends it with `error` set; a fatal HTTP status
-    /// (4xx other than 429) is returned as `Err`.
+    /// Judges one image with UniGenBench's answer format: [`judge_with`](Self::judge_with)
+    /// and [`parse_answer`] expecting `testpoints` scores.
+    ///
+    /// # Errors
+    /// As [`judge_with`](Self::judge_with).
     pub fn judge(
         &self,
         text: &str,
         image_data_uri: &str,
         testpoints: usize,
     ) -> Result<JudgeOutcome> {
+        self.judge_with(text, image_data_uri, |answer| {
+            parse_answer(answer, testpoints)
+        })
+    }
+
+    /// Judges one image: sends the request and re-queries until `parse` accepts the answer,
+    /// up to [`JudgeClientConfig::max_parse_retries`] times.
+    ///
+    /// When the chat client runs out of attempts (transport errors, 429/5xx, unreadable
+    /// replies) the outcome ends there with `error` set (naming the URL) and no `answer`.
+    ///
+    /// # Errors
+    /// [`Error::Endpoint`] when the endpoint refuses the request (an HTTP 4xx other than 429:
+    /// a bad key or model name, which no retry fixes).
+    pub fn judge_with<P, E: Display>(
+        &self,
+        text: &str,
+        image_data_uri: &str,
+        mut parse: impl FnMut(&str) -> std::result::Result<P, E>,
+    ) -> Result<JudgeOutcome<P>> {
         let body = self.request_body(text, image_data_uri);
-        let mut outcome = JudgeOutcome {
-            answer: None,
-            parsed: None,
-            error: None,
-            requests: 0,
-            parse_failures: 0,
-            http_failures: 0,
-        };
+        let mut outcome = JudgeOutcome::empty();
         for _ in 0..=self.config.max_parse_retries {
-            let mut failures = 0;
-            let result = self.complete_inner(&body, &mut failures);
-            outcome.http_failures += failures;
-            outcome.requests += failures + u32::from(result.is_ok());
-            match result {
-                Err(Attempt::Retry(m)) => {
-                    outcome.error = Some(m);
+            let reply = match self.chat.complete(&body) {
+                Ok(reply) => reply,
+                Err(e @ CoreError::EndpointExhausted { .. }) => {
+                    outcome.requests += e.attempts();
+                    outcome.http_failures += e.attempts();
+                    outcome.error = Some(e.to_string());
                     return Ok(outcome);
                 }
-                Err(Attempt::Fatal(m)) => return Err(Error::Endpoint(m)),
-                Ok(answer) => match parse_answer(&answer, testpoints) {
-                    Ok(parsed) => {
-                        outcome.answer = Some(answer);
-                        outcome.parsed = Some(parsed);
-                        outcome.error = None;
-                        return Ok(outcome);
-                    }
-                    Err(e) => {
-                        outcome.parse_failures += 1;
-                        outcome.error = Some(format!("answer did not parse: {e}"));
-                        outcome.answer = Some(answer);
-                    }
-                },
+                Err(e @ CoreError::EndpointRejected { .. }) => {
+                    return Err(Error::Endpoint(e.to_string()));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            outcome.requests += reply.attempts;
+            outcome.http_failures += reply.attempts - 1;
+            match parse(&reply.content) {
+                Ok(parsed) => {
+                    outcome.answer = Some(reply.content);
+                    outcome.parsed = Some(parsed);
+                    outcome.error = None;
+                    return Ok(outcome);
+                }
+                Err(e) => {
+                    outcome.parse_failures += 1;
+                    outcome.error = Some(format!("answer did not parse: {e}"));
+                    outcome.answer = Some(reply.content);
+                }
             }
         }
         Ok(outcome)
     }
 }
 
-fn snippet(text: &str) -> String {
-    let t: String = text.chars().take(200).collect();
-    if t.len() < text.len() {
-        format!("{t}…")
-    } else {
-        t
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use prefopt_core::ApiKey;
+
     use super::*;
 
     #[test]
-    fn urls_are_completed() {
-        assert_eq!(
-            chat_url("http://127.0.0.1:8080/v1/").unwrap(),
-            "http://127.0.0.1:8080/v1/chat/completions"
-        );
-        assert_eq!(
-            chat_url("https://x/v1beta/openai/chat/completions").unwrap(),
-            "https://x/v1beta/openai/chat/completions"
-        );
-        assert!(chat_url("localhost:8080").is_err());
+    fn api_key_is_redacted() {
+        let mut config = JudgeClientConfig::new("http://127.0.0.1:1", "m");
+        config.chat.api_key = ApiKey::new("sk-secret");
+        assert!(!format!("{config:?}").contains("sk-secret"));
+        let client = config.init().unwrap();
+        assert!(!format!("{client:?}").contains("sk-secret"));
     }
 
     #[test]
-    fn api_key_is_redacted() {
-        let key = ApiKey(Some("sk-secret".to_string()));
-        assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
+    fn config_errors_name_the_field() {
+        let err = JudgeClientConfig::new("http://127.0.0.1:1", "")
+            .init()
+            .unwrap_err();
+        assert!(err.to_string().contains("model name is empty"), "{err}");
         let mut config = JudgeClientConfig::new("http://127.0.0.1:1", "m");
-        config.api_key = key;
-        assert!(!format!("{config:?}").contains("sk-secret"));
+        config.chat.max_attempts = 0;
+        let err = config.init().unwrap_err().to_string();
+        assert!(err.contains("max_attempts"), "{err}");
     }
 
     #[test]
@@ -375,6 +245,7 @@ mod tests {
         let mut config = JudgeClientConfig::new("http://127.0.0.1:1/v1", "QwenVL");
         config.temperature = Some(0.0);
         let client = config.init().unwrap();
+        assert_eq!(client.url(), "http://127.0.0.1:1/v1/chat/completions");
         let body = client.request_body("judge this", "data:image/jpeg;base64,AAAA");
         assert_eq!(body["model"], "QwenVL");
         assert_eq!(body["max_tokens"], 4096);
@@ -386,5 +257,15 @@ mod tests {
             "data:image/jpeg;base64,AAAA"
         );
         assert_eq!(content[1], json!({"type": "text", "text": "judge this"}));
+
+        let mut config = JudgeClientConfig::new("http://127.0.0.1:1/v1", "QwenVL");
+        config.order = ContentOrder::TextFirst;
+        let body = config.init().unwrap().request_body("t", "data:x");
+        let content = &body["messages"][0]["content"];
+        assert_eq!(
+            (&content[0]["type"], &content[1]["type"]),
+            (&json!("text"), &json!("image_url"))
+        );
+        assert!(body.get("temperature").is_none());
     }
 }

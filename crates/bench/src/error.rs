@@ -63,9 +63,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
-    /// The judge endpoint failed for good (after all retries) or is misconfigured.
+    /// The judge endpoint refused a request (an HTTP status that retrying cannot fix, e.g. 401
+    /// for a bad key or 404 for a wrong model name); the message names the URL.
     #[error("judge endpoint: {0}")]
     Endpoint(String),
+    /// From the shared chat client or the other `prefopt-core` helpers: an invalid client
+    /// setting (naming the field), an endpoint failure, a file that could not be written.
+    #[error(transparent)]
+    Core(#[from] prefopt_core::CoreError),
     /// The judge's answer could not be parsed.
     #[error("judge answer: {0}")]
     Parse(String),
@@ -93,10 +98,6 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
-    /// A text metric (ROUGE, BLEU) got unusable input: prediction and reference counts differ,
-    /// or the corpus is empty.
-    #[error("text metric: {0}")]
-    TextMetric(String),
     /// JSON (de)serialisation failed outside the cases above.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),

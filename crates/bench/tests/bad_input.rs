@@ -5,7 +5,7 @@ use prefopt_bench::{
 };
 
 use crate::common::{good_answer, write_images, write_suite};
-use crate::server::Server;
+use prefopt_testkit::Server;
 
 #[test]
 fn csv_with_a_missing_column_names_file_and_column() {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 
-use crate::server::{Reply, Request};
+use prefopt_testkit::{Reply, Request};
 
 /// The official data folder, or `None` (with a visible message) when it is absent.
 #[allow(clippy::print_stderr)]

@@ -12,15 +12,15 @@ use prefopt_bench::{
 };
 
 use crate::common::{decode_request, expected_score, good_answer, write_images, write_suite};
-use crate::server::{Reply, Server};
+use prefopt_testkit::{Reply, Server};
 
 fn client(server: &Server) -> JudgeClient {
     let mut c = JudgeClientConfig::new(server.url(), "QwenVL");
-    c.timeout = Duration::from_millis(2000);
-    c.max_attempts = 6;
+    c.chat.timeout = Duration::from_millis(2000);
+    c.chat.max_attempts = 6;
     c.max_parse_retries = 3;
-    c.backoff_initial = Duration::from_millis(5);
-    c.backoff_max = Duration::from_millis(20);
+    c.chat.backoff_initial = Duration::from_millis(5);
+    c.chat.backoff_max = Duration::from_millis(20);
     c.init().unwrap()
 }
 
@@ -66,7 +66,7 @@ fn request_shape_and_verdicts() {
     let f = fixture();
     let server = Server::start(true, None, good_answer);
     let mut config = JudgeClientConfig::new(server.url(), "QwenVL");
-    config.api_key = ApiKey::new("sk-test-secret");
+    config.chat.api_key = ApiKey::new("sk-test-secret");
     config.temperature = Some(0.0);
     let client = config.init().unwrap();
     let template = JudgeTemplate::builtin(f.suite.language);

@@ -2,12 +2,11 @@
 
 mod commands;
 pub mod device;
-pub mod run_config_file;
 
 pub use commands::{
-    BenchCommand, Cli, Command, Completion, EvalArgs, EvalReport, GenerateArgs, GenerationArgs,
-    GrpoArgs, GrpoReport, PersonalEvalArgs, TrainArgs, eval_command, generate_command,
-    grpo_command, personal_eval_command, run, train_command,
+    BenchCommand, Cli, Command, Completion, DemoArgs, EvalArgs, EvalReport, GenerateArgs,
+    GenerationArgs, GrpoArgs, GrpoReport, PersonalEvalArgs, StudyArgs, TrainArgs, demo_command,
+    eval_command, generate_command, grpo_command, personal_eval_command, run, study_command,
+    train_command,
 };
 pub use device::{DeviceChoice, DeviceError};
-pub use run_config_file::{apply_override, load_run_config, load_table, parse_tables};

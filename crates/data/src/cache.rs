@@ -13,11 +13,10 @@
 //!
 //! A file whose key or format version differs is **stale**; a file whose magic, length,
 //! checksum or payload does not check is **corrupt**. Either way [`load_or_build`] logs a
-//! warning, rebuilds and rewrites it (atomically, via a temporary file and a rename); a
+//! warning, rebuilds and rewrites it (atomically, with [`prefopt_core::write_atomic`]); a
 //! bad cache is never used.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -108,7 +107,8 @@ pub enum CacheLookup<T> {
     Miss(CacheMiss),
 }
 
-/// Writes `value` to `path` under `key` (atomically: temporary file, then rename).
+/// Writes `value` to `path` under `key` (atomically, with [`prefopt_core::write_atomic`]:
+/// a synced temporary file renamed over `path`).
 pub fn write_cache<T: Serialize>(path: &Path, key: &CacheKey, value: &T) -> Result<()> {
     let payload =
         bincode::serde::encode_to_vec(value, bincode::config::standard()).map_err(|e| {
@@ -125,22 +125,13 @@ pub fn write_cache<T: Serialize>(path: &Path, key: &CacheKey, value: &T) -> Resu
     bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&checksum);
     bytes.extend_from_slice(&payload);
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
-    }
-    let tmp = temporary_path(path);
-    let mut file = std::fs::File::create(&tmp).map_err(|e| DataError::io(&tmp, e))?;
-    file.write_all(&bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| DataError::io(&tmp, e))?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(|e| DataError::io(path, e))
-}
-
-fn temporary_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp{}", std::process::id()));
-    path.with_file_name(name)
+    prefopt_core::write_atomic(path, &bytes).map_err(|e| match e {
+        prefopt_core::CoreError::Io { path, source } => DataError::io(path, source),
+        other => DataError::Cache {
+            path: path.to_path_buf(),
+            message: other.to_string(),
+        },
+    })
 }
 
 /// Reads `path` and checks it against `key`.
@@ -330,6 +321,11 @@ mod tests {
             read_vectors(&path, &key("a")).unwrap(),
             CacheLookup::Hit(rows.clone())
         );
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("sub"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["v.bin"], "no temporary file is left behind");
         assert!(matches!(
             read_vectors(&path, &key("b")).unwrap(),
             CacheLookup::Miss(CacheMiss::Stale(_))

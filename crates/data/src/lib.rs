@@ -14,7 +14,6 @@ mod prompts;
 mod python_json;
 mod ranked;
 mod records;
-mod rng;
 mod sft;
 mod strftime;
 mod tokenize;
@@ -48,7 +47,6 @@ pub use prompts::{parse_prompt_row, read_prompt_jsonl};
 pub use python_json::{PythonJsonStyle, to_python_json};
 pub use ranked::{RankedOptions, UltraFeedbackScore, parse_ranked_row, read_ranked_jsonl};
 pub use records::{Content, Message, PreferenceRecord, PromptRecord, RankedRecord, SftRecord};
-pub use rng::SplitMix64;
 pub use sft::{parse_sft_row, read_sft_jsonl};
 pub use strftime::{format_utc, strftime_now};
 pub use tokenize::{

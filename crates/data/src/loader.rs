@@ -14,7 +14,7 @@ use crossbeam::channel::{Receiver, bounded};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Result};
-use crate::rng::SplitMix64;
+use prefopt_core::SplitMix64;
 
 /// Loader settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,10 +6,10 @@ use burn::nn::Linear;
 use burn::prelude::*;
 
 use crate::checkpoint::{CONFIG_FILE, CheckpointWeights, SaveDtype, write_checkpoint};
-use crate::config::LlamaConfig;
 use crate::error::{ModelError, Result};
 use crate::kv_cache::KvCache;
-use crate::llama_model::LlamaModel;
+use crate::llama::LlamaConfig;
+use crate::llama::LlamaModel;
 use crate::mask::AttentionLayout;
 use crate::weights::{NamedTensor, RandomWeights, WeightSource, export_linear, load_linear};
 
@@ -42,13 +42,7 @@ impl CausalLm {
     pub fn load_hf(dir: impl AsRef<Path>, device: &Device) -> Result<Self> {
         let dir = dir.as_ref();
         let config = LlamaConfig::from_hf_json(dir.join(CONFIG_FILE))?;
-        let mut weights = CheckpointWeights::open(dir)?;
-        let model = Self::build(&mut weights, config, device)?;
-        let unused = weights.unused();
-        if !unused.is_empty() {
-            tracing::warn!(dir = %dir.display(), ?unused, "checkpoint tensors not used by the model");
-        }
-        Ok(model)
+        CheckpointWeights::load_with(dir, |weights| Self::build(weights, config, device))
     }
 
     /// A model with seeded random weights (normal, std 0.02), for tests and benchmarks.
@@ -99,11 +93,7 @@ impl CausalLm {
 
     /// The on-disk dtype `save_hf` uses: the config's `torch_dtype` (or `dtype`), else f32.
     pub fn save_dtype(&self) -> SaveDtype {
-        ["torch_dtype", "dtype"]
-            .iter()
-            .filter_map(|k| self.config.raw.get(*k).and_then(|v| v.as_str()))
-            .find_map(SaveDtype::from_torch_name)
-            .unwrap_or_default()
+        SaveDtype::from_hf_config(&self.config.raw)
     }
 
     /// Writes `config.json` and `model.safetensors` in the HF layout (atomically, file by

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use prefopt_core::write_atomic;
 use safetensors::SafeTensors;
 use safetensors::tensor::{Dtype, Metadata, TensorView};
 
@@ -136,6 +137,18 @@ impl CheckpointWeights {
         })
     }
 
+    /// Opens `dir` (as [`CheckpointWeights::open`]), builds a model from its tensors with
+    /// `build`, and warns about tensors the model left unused.
+    pub fn load_with<M>(dir: &Path, build: impl FnOnce(&mut Self) -> Result<M>) -> Result<M> {
+        let mut weights = Self::open(dir)?;
+        let model = build(&mut weights)?;
+        let unused = weights.unused();
+        if !unused.is_empty() {
+            tracing::warn!(dir = %dir.display(), ?unused, "checkpoint tensors not used by the model");
+        }
+        Ok(model)
+    }
+
     /// Tensors present in the files but never taken by the model.
     pub fn unused(&self) -> Vec<String> {
         let mut v: Vec<String> = self
@@ -231,6 +244,16 @@ impl SaveDtype {
         }
     }
 
+    /// The dtype an HF `config.json` asks for (`torch_dtype`, or transformers v5's `dtype`),
+    /// f32 when it names none this crate writes.
+    pub fn from_hf_config(config: &serde_json::Value) -> Self {
+        ["torch_dtype", "dtype"]
+            .iter()
+            .filter_map(|k| config.get(*k).and_then(serde_json::Value::as_str))
+            .find_map(Self::from_torch_name)
+            .unwrap_or_default()
+    }
+
     fn dtype(self) -> Dtype {
         match self {
             Self::F32 => Dtype::F32,
@@ -259,15 +282,6 @@ impl SaveDtype {
             Self::F16 | Self::Bf16 => 2,
         }
     }
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, then rename.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(io_err(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_err(path))
 }
 
 fn serialize(path: &Path, tensors: &[(NamedTensor, Vec<u8>)], dtype: SaveDtype) -> Result<Vec<u8>> {
@@ -350,5 +364,6 @@ pub(crate) fn write_checkpoint(
         write_atomic(&dir.join(SAFETENSORS_INDEX_FILE), text.as_bytes())?;
         let _ = std::fs::remove_file(dir.join(SAFETENSORS_FILE));
     }
-    write_atomic(&dir.join(CONFIG_FILE), config_json.as_bytes())
+    write_atomic(&dir.join(CONFIG_FILE), config_json.as_bytes())?;
+    Ok(())
 }

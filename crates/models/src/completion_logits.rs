@@ -97,7 +97,7 @@ mod tests {
     use burn::tensor::activation::log_softmax;
 
     use super::*;
-    use crate::config::LlamaConfig;
+    use crate::llama::LlamaConfig;
 
     fn tiny() -> CausalLm {
         let config = LlamaConfig::from_hf_str(

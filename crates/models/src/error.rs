@@ -116,6 +116,21 @@ pub enum ModelError {
     /// Reading a tensor back from the device failed.
     #[error("tensor read-back failed: {0}")]
     TensorRead(String),
+    /// A shared building block of `prefopt-core` failed for a reason other than I/O (its I/O
+    /// errors become [`ModelError::Io`]).
+    #[error(transparent)]
+    Core(prefopt_core::CoreError),
+}
+
+impl From<prefopt_core::CoreError> for ModelError {
+    /// Keeps I/O failures (an atomic write: the file, its temporary sibling or the directory)
+    /// as [`ModelError::Io`], so the message names the path either way.
+    fn from(e: prefopt_core::CoreError) -> Self {
+        match e {
+            prefopt_core::CoreError::Io { path, source } => Self::Io { path, source },
+            other => Self::Core(other),
+        }
+    }
 }
 
 /// `Result` with [`ModelError`].

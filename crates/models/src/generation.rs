@@ -4,7 +4,9 @@ use burn::prelude::*;
 
 use crate::causal_lm::CausalLm;
 use crate::error::{ModelError, Result};
-use crate::sampling::{SamplingParams, SplitMix64, select_token};
+use prefopt_core::SplitMix64;
+
+use crate::sampling::{SamplingParams, select_token};
 use crate::weights::read_back;
 
 /// How to generate (names and semantics follow transformers' `GenerationConfig`).

@@ -7,9 +7,9 @@ use burn::prelude::*;
 
 use crate::causal_lm::read_mask;
 use crate::checkpoint::{CONFIG_FILE, CheckpointWeights, SaveDtype, write_checkpoint};
-use crate::config::LlamaConfig;
 use crate::error::{ModelError, Result};
-use crate::llama_model::LlamaModel;
+use crate::llama::LlamaConfig;
+use crate::llama::LlamaModel;
 use crate::mask::AttentionLayout;
 use crate::weights::{NamedTensor, RandomWeights, WeightSource, export_linear, load_linear};
 
@@ -30,13 +30,7 @@ impl SequenceClassifier {
     pub fn load_hf(dir: impl AsRef<Path>, device: &Device) -> Result<Self> {
         let dir = dir.as_ref();
         let config = LlamaConfig::from_hf_json(dir.join(CONFIG_FILE))?;
-        let mut weights = CheckpointWeights::open(dir)?;
-        let model = Self::build(&mut weights, config, device)?;
-        let unused = weights.unused();
-        if !unused.is_empty() {
-            tracing::warn!(dir = %dir.display(), ?unused, "checkpoint tensors not used by the model");
-        }
-        Ok(model)
+        CheckpointWeights::load_with(dir, |weights| Self::build(weights, config, device))
     }
 
     /// Seeded random weights, for tests and benchmarks.
@@ -68,11 +62,7 @@ impl SequenceClassifier {
 
     /// Writes the checkpoint in the HF layout (f32 unless the config says otherwise).
     pub fn save_hf(&self, dir: impl AsRef<Path>) -> Result<()> {
-        let dtype = ["torch_dtype", "dtype"]
-            .iter()
-            .filter_map(|k| self.config.raw.get(*k).and_then(|v| v.as_str()))
-            .find_map(SaveDtype::from_torch_name)
-            .unwrap_or_default();
+        let dtype = SaveDtype::from_hf_config(&self.config.raw);
         let mut out: Vec<NamedTensor> = Vec::new();
         self.model.export("model", &mut out)?;
         export_linear(&self.score, "score", &mut out)?;

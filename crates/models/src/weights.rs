@@ -6,7 +6,7 @@ use burn::nn::{Embedding, Linear, RmsNorm};
 use burn::prelude::*;
 
 use crate::error::{ModelError, Result};
-use crate::sampling::SplitMix64;
+use prefopt_core::SplitMix64;
 
 /// A supplier of named f32 tensors in HF layout (`Linear` weights `[out, in]`).
 pub(crate) trait WeightSource {

@@ -1,6 +1,9 @@
 //! The KV-cached decode against the uncached forward, and generation bookkeeping.
 
-use prefopt_models::{CausalLm, GenerationConfig, SamplingParams, SplitMix64, select_token};
+use prefopt_core::SplitMix64;
+use prefopt_models::{
+    BatchSeeds, BatchedGenerationConfig, CausalLm, GenerationConfig, SamplingParams, select_token,
+};
 
 use crate::fixtures::{device, dir, int_tensor, max_abs_diff, reference, to_vec};
 
@@ -276,4 +279,53 @@ fn generate_repeated_equals_generate_on_interleaved_prompts() {
         "samples of a prompt should differ"
     );
     assert!(model.generate_repeated(&prompts, 0, &cfg).is_err());
+}
+
+#[test]
+fn generate_batched_is_generate_per_batch_with_derived_seeds() {
+    let model = CausalLm::load_hf(dir("qwen2"), &device()).unwrap();
+    let prompts = vec![
+        vec![5u32, 6, 7],
+        vec![9, 10, 11, 12, 13],
+        vec![5, 6, 7],
+        vec![14],
+        vec![20, 21],
+    ];
+    let generation = GenerationConfig::new()
+        .with_max_new_tokens(6)
+        .with_do_sample(true)
+        .with_top_k(40)
+        .with_seed(3);
+    for seeds in [BatchSeeds::Offset, BatchSeeds::Drawn] {
+        let config = BatchedGenerationConfig::new(generation.clone())
+            .with_batch_size(2)
+            .with_seeds(seeds);
+        let batched = model.generate_batched(&prompts, &config).unwrap();
+        assert_eq!(batched.tokens.len(), prompts.len());
+        let mut want = Vec::new();
+        for (chunk, seed) in prompts.chunks(2).zip(seeds.stream(3)) {
+            let out = model
+                .generate(chunk, &generation.clone().with_seed(seed))
+                .unwrap();
+            want.extend(out.tokens.into_iter().zip(out.finished));
+        }
+        let got: Vec<_> = batched
+            .tokens
+            .iter()
+            .cloned()
+            .zip(batched.finished.iter().copied())
+            .collect();
+        assert_eq!(got, want, "{seeds:?}");
+        assert_eq!(model.generate_batched(&prompts, &config).unwrap(), batched);
+    }
+    // The two schedules seed batch 1 differently, so its samples differ.
+    let run = |seeds| {
+        let config = BatchedGenerationConfig::new(generation.clone())
+            .with_batch_size(2)
+            .with_seeds(seeds);
+        model.generate_batched(&prompts, &config).unwrap().tokens
+    };
+    assert_ne!(run(BatchSeeds::Offset)[2..4], run(BatchSeeds::Drawn)[2..4]);
+    let zero = BatchedGenerationConfig::new(generation).with_batch_size(0);
+    assert!(model.generate_batched(&prompts, &zero).is_err());
 }

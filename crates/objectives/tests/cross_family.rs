@@ -4,6 +4,7 @@ use burn::prelude::*;
 use burn::tensor::DType;
 use prefopt_objectives::dpo::{DpoConfig, DpoInputs, DpoLossType};
 use prefopt_objectives::lipo::{LipoConfig, LipoConvention, LipoLossType, LipoReduction};
+use prefopt_testkit::{Tolerance, assert_all_close};
 
 fn t1(v: &[f64], device: &Device) -> Tensor<1> {
     Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), (device, DType::F64))
@@ -68,26 +69,20 @@ fn lipo_per_list(loss: LipoLossType, beta: f64, device: &Device) -> Vec<f64> {
         .collect()
 }
 
-fn assert_close(a: &[f64], b: &[f64], tol: f64) {
-    assert_eq!(a.len(), b.len());
-    for (x, y) in a.iter().zip(b) {
-        assert!((x - y).abs() <= tol, "{a:?} vs {b:?}");
-    }
-}
-
 #[test]
 fn lipo_pair_logistic_at_k2_is_dpo_sigmoid() {
     let device = Device::flex();
     for beta in [0.1, 0.5, 2.0] {
         let dpo = dpo_per_pair(DpoLossType::Sigmoid, beta, &device);
         let lipo = lipo_per_list(LipoLossType::PairLogistic, beta, &device);
-        assert_close(&dpo, &lipo, 1e-12);
+        assert_all_close(&format!("beta {beta}"), &lipo, &dpo, Tolerance::abs(1e-12));
     }
     // and the research notes' numbers at beta = 0.1
-    assert_close(
+    assert_all_close(
+        "pair-logistic at beta 0.1",
         &lipo_per_list(LipoLossType::PairLogistic, 0.1, &device),
         &[std::f64::consts::LN_2, 0.313262, 0.126928],
-        1e-6,
+        Tolerance::abs(1e-6),
     );
 }
 
@@ -97,7 +92,7 @@ fn lipo_pair_hinge_at_k2_is_dpo_hinge() {
     for beta in [0.1, 0.5, 2.0] {
         let dpo = dpo_per_pair(DpoLossType::Hinge, beta, &device);
         let lipo = lipo_per_list(LipoLossType::PairHinge, beta, &device);
-        assert_close(&dpo, &lipo, 1e-12);
+        assert_all_close(&format!("beta {beta}"), &lipo, &dpo, Tolerance::abs(1e-12));
     }
 }
 
@@ -110,5 +105,5 @@ fn lipo_lambda_at_k2_is_a_weighted_dpo_sigmoid() {
     let dpo = dpo_per_pair(DpoLossType::Sigmoid, 0.1, &device);
     let lambda = lipo_per_list(LipoLossType::Lambda, 0.1, &device);
     let weighted: Vec<f64> = dpo.iter().map(|l| l * weight).collect();
-    assert_close(&lambda, &weighted, 1e-12);
+    assert_all_close("lambda", &lambda, &weighted, Tolerance::abs(1e-12));
 }

@@ -14,6 +14,7 @@ use prefopt_objectives::dpo::{
     IpoNormalization, PairMetrics, TailLogps, WpoLogWeights, log_sum_squared_probs, shared_lengths,
     tail_logps, wpo_log_weights,
 };
+use prefopt_testkit::{Tolerance, assert_all_close, assert_close};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -38,21 +39,6 @@ fn scalar(t: Tensor<1>) -> f64 {
     let v = read(t);
     assert_eq!(v.len(), 1);
     v[0]
-}
-
-/// |got − want| ≤ tol · max(1, |want|).
-fn assert_close(got: f64, want: f64, tol: f64, what: &str) {
-    assert!(
-        (got - want).abs() <= tol * want.abs().max(1.0),
-        "{what}: got {got}, want {want} (tol {tol})"
-    );
-}
-
-fn assert_all_close(got: &[f64], want: &[f64], tol: f64, what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert_close(*g, *w, tol, &format!("{what}[{i}]"));
-    }
 }
 
 /// Tolerance per dtype: 1e-6 in f64 (the table is printed to 6 decimals), 1e-5 in f32.
@@ -231,7 +217,7 @@ fn assert_table(got: &[f64], want: &[f64], dtype: DType, what: &str) {
         if dtype == DType::F64 {
             assert!((g - w).abs() <= 1e-6, "{what}[{i}]: got {g}, want {w}");
         } else {
-            assert_close(*g, *w, 1e-5, &format!("{what}[{i}]"));
+            assert_close(&format!("{what}[{i}]"), *g, *w, Tolerance::rel(1e-5));
         }
     }
 }
@@ -252,18 +238,23 @@ fn check_table_a(dtype: DType) {
         // Metrics line of §1.10-A (independent of the loss type).
         let m = &out.metrics;
         assert_all_close(
+            row,
             &read(m.rewards_chosen.clone()),
             &[0.0, 0.01, -0.09],
-            tol(dtype),
-            row,
+            Tolerance::rel(tol(dtype)),
         );
         assert_all_close(
+            row,
             &read(m.rewards_rejected.clone()),
             &[0.0, -0.99, -2.09],
-            tol(dtype),
-            row,
+            Tolerance::rel(tol(dtype)),
         );
-        assert_all_close(&read(m.margins()), &[0.0, 1.0, 2.0], tol(dtype), row);
+        assert_all_close(
+            row,
+            &read(m.margins()),
+            &[0.0, 1.0, 2.0],
+            Tolerance::rel(tol(dtype)),
+        );
         assert_eq!(
             read(m.accuracies()),
             vec![0.0, 1.0, 1.0],
@@ -280,7 +271,7 @@ fn check_table_a(dtype: DType) {
         ];
         for ((name, got), (want_name, want)) in v.named().iter().zip(want) {
             assert_eq!(*name, want_name);
-            assert_close(*got, want, tol(dtype), name);
+            assert_close(name, *got, want, Tolerance::rel(tol(dtype)));
         }
     }
 }
@@ -461,7 +452,12 @@ fn bradley_terry_losses_are_ln2_at_the_reference() {
             .forward(pairs.inputs(DType::F64, &device).with_tail_logps(tails))
             .unwrap();
         for l in read(out.per_pair.clone()) {
-            assert_close(l, std::f64::consts::LN_2, 1e-12, &format!("{cfg:?}"));
+            assert_close(
+                &format!("{cfg:?}"),
+                l,
+                std::f64::consts::LN_2,
+                Tolerance::rel(1e-12),
+            );
         }
         let m = out.read_metrics();
         assert_eq!(m.rewards_chosen, 0.0);
@@ -487,14 +483,19 @@ fn swapping_chosen_and_rejected_mirrors_the_pairs() {
     let (la, lb) = (read(a.per_pair), read(b.per_pair));
     assert_eq!(ma[0], 0.0);
     for i in 0..7 {
-        assert_close(mb[i], -ma[i], 1e-12, "margin");
+        assert_close("margin", mb[i], -ma[i], Tolerance::rel(1e-12));
         if ma[i] == 0.0 {
             assert_eq!((aa[i], ab[i]), (0.0, 0.0), "a tie stays 0 both ways");
         } else {
             assert_eq!(aa[i] + ab[i], 1.0, "exactly one side wins");
         }
         // −log σ(−x) − (−log σ(x)) = x, with x = βΔ = margin.
-        assert_close(lb[i] - la[i], ma[i], 1e-10, "sigmoid mirror");
+        assert_close(
+            "sigmoid mirror",
+            lb[i] - la[i],
+            ma[i],
+            Tolerance::rel(1e-10),
+        );
     }
 }
 
@@ -559,15 +560,15 @@ fn sigmoid_gradient_matches_finite_differences_and_the_closed_form() {
         let dpo = DpoConfig::new().with_beta(beta).init().unwrap();
         let (gc, gr) = autodiff_grads(&dpo, &p);
         let (fc, fr) = finite_difference(&dpo, &p);
-        assert_all_close(&gc, &fc, 1e-7, "d/d chosen (FD)");
-        assert_all_close(&gr, &fr, 1e-7, "d/d rejected (FD)");
+        assert_all_close("d/d chosen (FD)", &gc, &fc, Tolerance::rel(1e-7));
+        assert_all_close("d/d rejected (FD)", &gr, &fr, Tolerance::rel(1e-7));
         // ∂ℓ/∂Δ = −β σ(−βΔ); Δ moves +1 with chosen and −1 with rejected; mean over B.
         let b = p.pc.len() as f64;
         for i in 0..p.pc.len() {
             let delta = (p.pc[i] - p.rc[i]) - (p.pr[i] - p.rr[i]);
             let dl = -beta * sigma(-beta * delta) / b;
-            assert_close(gc[i], dl, 1e-12, "closed form chosen");
-            assert_close(gr[i], -dl, 1e-12, "closed form rejected");
+            assert_close("closed form chosen", gc[i], dl, Tolerance::rel(1e-12));
+            assert_close("closed form rejected", gr[i], -dl, Tolerance::rel(1e-12));
         }
     }
 }
@@ -584,8 +585,8 @@ fn ipo_gradients_match_finite_differences_in_both_conventions() {
             .unwrap();
         let (gc, gr) = autodiff_grads(&dpo, &p);
         let (fc, fr) = finite_difference(&dpo, &p);
-        assert_all_close(&gc, &fc, 1e-6, "ipo d/d chosen (FD)");
-        assert_all_close(&gr, &fr, 1e-6, "ipo d/d rejected (FD)");
+        assert_all_close("ipo d/d chosen (FD)", &gc, &fc, Tolerance::rel(1e-6));
+        assert_all_close("ipo d/d rejected (FD)", &gr, &fr, Tolerance::rel(1e-6));
         for i in 0..p.pc.len() {
             let (rc, rr) = (p.pc[i] - p.rc[i], p.pr[i] - p.rr[i]);
             let (m, sc, sr) = match norm {
@@ -595,8 +596,18 @@ fn ipo_gradients_match_finite_differences_in_both_conventions() {
                 IpoNormalization::Summed => (rc - rr, 1.0, 1.0),
             };
             let d = 2.0 * (m - 0.5 / beta) / b;
-            assert_close(gc[i], d * sc, 1e-12, "ipo closed form chosen");
-            assert_close(gr[i], -d * sr, 1e-12, "ipo closed form rejected");
+            assert_close(
+                "ipo closed form chosen",
+                gc[i],
+                d * sc,
+                Tolerance::rel(1e-12),
+            );
+            assert_close(
+                "ipo closed form rejected",
+                gr[i],
+                -d * sr,
+                Tolerance::rel(1e-12),
+            );
         }
     }
 }
@@ -721,10 +732,10 @@ fn fixture_inputs(inp: &Value, dtype: DType, device: &Device) -> DpoInputs {
 fn check_metrics(got: &[(&'static str, f64)], want: &Value, tol: f64, case: &str) {
     for (name, value) in got {
         assert_close(
+            &format!("{case}: {name}"),
             *value,
             want[*name].as_f64().unwrap(),
-            tol,
-            &format!("{case}: {name}"),
+            Tolerance::rel(tol),
         );
     }
 }
@@ -745,16 +756,16 @@ fn check_dpo_fixture(dtype: DType) {
         );
         let out = cfg.init().unwrap().forward(inputs).unwrap();
         assert_all_close(
+            name,
             &read(out.per_pair.clone()),
             &floats(&case["per_pair"]),
-            fixture_tol(dtype),
-            name,
+            Tolerance::rel(fixture_tol(dtype)),
         );
         assert_close(
+            name,
             scalar(out.loss.clone()),
             case["loss"].as_f64().unwrap(),
-            fixture_tol(dtype),
-            name,
+            Tolerance::rel(fixture_tol(dtype)),
         );
         check_metrics(
             &out.read_metrics().named(),
@@ -794,16 +805,16 @@ fn check_cpo_fixture(dtype: DType) {
             })
             .unwrap();
         assert_all_close(
+            name,
             &read(out.per_pair.clone()),
             &floats(&case["per_pair"]),
-            fixture_tol(dtype),
-            name,
+            Tolerance::rel(fixture_tol(dtype)),
         );
         assert_close(
+            name,
             scalar(out.loss.clone()),
             case["loss"].as_f64().unwrap(),
-            fixture_tol(dtype),
-            name,
+            Tolerance::rel(fixture_tol(dtype)),
         );
         check_metrics(
             &out.read_metrics(),
@@ -849,16 +860,16 @@ fn per_token_helpers_match_the_generator() {
         );
         let tails = read(tail_logps(lp, mask.clone(), shared2.clone()));
         assert_all_close(
+            key_c,
             &tails[..b],
             &floats(&want["tail_logps"][key_c]),
-            1e-12,
-            key_c,
+            Tolerance::rel(1e-12),
         );
         assert_all_close(
+            key_r,
             &tails[b..],
             &floats(&want["tail_logps"][key_r]),
-            1e-12,
-            key_r,
+            Tolerance::rel(1e-12),
         );
     }
 
@@ -875,20 +886,25 @@ fn per_token_helpers_match_the_generator() {
     let lss = log_sum_squared_probs(logits);
     let want_lss = rows(&raw["log_sum_squared_probs"]);
     let got_lss: Vec<f64> = lss.clone().into_data().try_into_vec_as::<f64>().unwrap();
-    assert_all_close(&got_lss, &want_lss.concat(), 1e-12, "log_sum_squared_probs");
+    assert_all_close(
+        "log_sum_squared_probs",
+        &got_lss,
+        &want_lss.concat(),
+        Tolerance::rel(1e-12),
+    );
     let lp = tensor2(&rows(&raw["policy_per_token_logps"]), DType::F64, &device);
     let w = read(wpo_log_weights(lp, lss, mask));
     assert_all_close(
+        "wpo chosen",
         &w[..b],
         &floats(&want["wpo_log_weights"]["chosen"]),
-        1e-12,
-        "wpo chosen",
+        Tolerance::rel(1e-12),
     );
     assert_all_close(
+        "wpo rejected",
         &w[b..],
         &floats(&want["wpo_log_weights"]["rejected"]),
-        1e-12,
-        "wpo rejected",
+        Tolerance::rel(1e-12),
     );
 }
 

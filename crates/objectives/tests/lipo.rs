@@ -9,6 +9,7 @@ use prefopt_objectives::lipo::{
     LambdaDiscount, LambdaScale, Lipo, LipoConfig, LipoConvention, LipoLossType, LipoReduction,
     aggregate_win_probabilities, lambda_weights, score_ranks,
 };
+use prefopt_testkit::{Tolerance, assert_all_close, assert_close};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -105,20 +106,6 @@ fn loss_f64(lipo: &Lipo, scores: &[Vec<f64>], labels: &[Vec<f64>], mask: &[Vec<b
     scalar(out.loss)
 }
 
-fn assert_close(got: f64, want: f64, tol: f64, what: &str) {
-    assert!(
-        (got - want).abs() <= tol,
-        "{what}: got {got:.12}, want {want:.12} (tol {tol:e})"
-    );
-}
-
-fn assert_all_close(got: &[f64], want: &[f64], tol: f64, what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: lengths");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert_close(*g, *w, tol, &format!("{what}[{i}]"));
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // research notes §2.8 (docs/../shared/research/dpo-lipo-grpo.md, values [computed] there)
 
@@ -169,10 +156,10 @@ fn check_research_values(dtype: DType, tol: f64) {
             .unwrap();
         let (got, _) = loss_and_grad(&lipo, &s, &y, &m, dtype);
         assert_close(
+            &format!("{loss_type:?}/{convention:?}/{reduction:?}"),
             got,
             want,
-            tol,
-            &format!("{loss_type:?}/{convention:?}/{reduction:?}"),
+            Tolerance::abs(tol),
         );
     }
 }
@@ -203,10 +190,10 @@ fn rax_over_paper_lambda_ratio_is_k_ln2_over_pairs() {
     );
     let rax = loss_f64(&lipo(LipoLossType::Lambda, LipoConvention::Rax), &s, &y, &m);
     assert_close(
+        "ratio",
         rax / paper,
         4.0 * std::f64::consts::LN_2 / 6.0,
-        1e-12,
-        "ratio",
+        Tolerance::abs(1e-12),
     );
 }
 
@@ -223,7 +210,12 @@ fn lambda_paper_gradient_matches_research_values() {
     let lipo = lipo(LipoLossType::Lambda, LipoConvention::Paper);
     for (dtype, tol) in [(DType::F64, 1e-6), (DType::F32, 1e-5)] {
         let (_, grad) = loss_and_grad(&lipo, &s, &y, &m, dtype);
-        assert_all_close(&grad, &want, tol, &format!("grad {dtype:?}"));
+        assert_all_close(
+            &format!("grad {dtype:?}"),
+            &grad,
+            &want,
+            Tolerance::abs(tol),
+        );
     }
 }
 
@@ -243,7 +235,12 @@ fn label_aggregation_matches_research_value() {
     );
     let psi = aggregate_win_probabilities(win_t, mask2(&[vec![true; 4]], &device)).unwrap();
     assert_eq!(psi.dtype(), DType::F64);
-    assert_all_close(&values(psi), &[0.675, 0.5, 0.275, 0.55], 1e-12, "psi");
+    assert_all_close(
+        "psi",
+        &values(psi),
+        &[0.675, 0.5, 0.275, 0.55],
+        Tolerance::abs(1e-12),
+    );
 
     // The same matrix padded to K = 6 with garbage in the padded rows and columns.
     let mut padded = vec![vec![9.0; 6]; 6];
@@ -257,10 +254,10 @@ fn label_aggregation_matches_research_value() {
     let mask = mask2(&[vec![true, true, true, true, false, false]], &device);
     let psi = values(aggregate_win_probabilities(win_t, mask).unwrap());
     assert_all_close(
+        "padded psi",
         &psi,
         &[0.675, 0.5, 0.275, 0.55, 0.0, 0.0],
-        1e-12,
-        "padded psi",
+        Tolerance::abs(1e-12),
     );
 }
 
@@ -296,17 +293,27 @@ fn fixture_losses_gradients_ranks_and_metrics() {
                 let what = format!("{case_name} {key}");
 
                 let (loss, grad) = loss_and_grad(&lipo, &s, &y, &m, DType::F64);
-                assert_close(loss, want_loss, 1e-10, &what);
+                assert_close(&what, loss, want_loss, Tolerance::abs(1e-10));
                 // Central differences with h = 1e-6 are good to ~1e-9.
-                assert_all_close(&grad, &want_grad.concat(), 1e-7, &format!("{what} grad"));
-
-                let (loss, grad) = loss_and_grad(&lipo, &s, &y, &m, DType::F32);
-                assert_close(loss, want_loss, 1e-5 * want_loss.abs().max(1.0), &what);
                 assert_all_close(
+                    &format!("{what} grad"),
                     &grad,
                     &want_grad.concat(),
-                    1e-5,
+                    Tolerance::abs(1e-7),
+                );
+
+                let (loss, grad) = loss_and_grad(&lipo, &s, &y, &m, DType::F32);
+                assert_close(
+                    &what,
+                    loss,
+                    want_loss,
+                    Tolerance::abs(1e-5 * want_loss.abs().max(1.0)),
+                );
+                assert_all_close(
                     &format!("{what} grad f32"),
+                    &grad,
+                    &want_grad.concat(),
+                    Tolerance::abs(1e-5),
                 );
             }
         }
@@ -333,10 +340,10 @@ fn fixture_losses_gradients_ranks_and_metrics() {
         let want = &case["metrics"];
         let metric = |t: Tensor<1>, key: &str| {
             assert_close(
+                &format!("{case_name} {key}"),
                 scalar(t),
                 want[key].as_f64().unwrap(),
-                1e-12,
-                &format!("{case_name} {key}"),
+                Tolerance::abs(1e-12),
             )
         };
         metric(out.metrics.pair_accuracy, "pair_accuracy");
@@ -368,8 +375,13 @@ fn forward_from_log_probs_uses_beta() {
             mask2(&[vec![true; 4]], &device),
         )
         .unwrap();
-    assert_all_close(&values(out.scores), &REF_SCORES, 1e-12, "scores");
-    assert_close(scalar(out.loss), 0.444290, 1e-6, "loss");
+    assert_all_close(
+        "scores",
+        &values(out.scores),
+        &REF_SCORES,
+        Tolerance::abs(1e-12),
+    );
+    assert_close("loss", scalar(out.loss), 0.444290, Tolerance::abs(1e-6));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -411,10 +423,15 @@ fn f64_path_computes_in_f64() {
     // `try_to_vec::<f64>` only succeeds on f64 storage.
     let s = out.scores.into_data().try_to_vec::<f64>().unwrap();
     let delta = 2e-8 * lipo.beta(); // s_1 − s_2 = 1e-9 (up to the rounding of −100 + 2e-8)
-    assert_close(s[0], delta, 1e-14, "s_1");
+    assert_close("s_1", s[0], delta, Tolerance::abs(1e-14));
     let loss = out.loss.into_data().try_to_vec::<f64>().unwrap()[0];
     // softplus(−Δ) = ln 2 − Δ/2 + Δ²/8 − …
-    assert_close(loss, std::f64::consts::LN_2 - s[0] / 2.0, 1e-16, "f64 loss");
+    assert_close(
+        "f64 loss",
+        loss,
+        std::f64::consts::LN_2 - s[0] / 2.0,
+        Tolerance::abs(1e-16),
+    );
     assert!(loss < std::f64::consts::LN_2);
 
     let out = run(DType::F32);
@@ -442,7 +459,7 @@ fn f64_scores_with_f32_labels_stay_f64() {
     let want = fixture()["cases"][0]["losses"]["lambda/paper"]["loss"]
         .as_f64()
         .unwrap();
-    assert_close(scalar(out.loss), want, 1e-6, "mixed dtypes");
+    assert_close("mixed dtypes", scalar(out.loss), want, Tolerance::abs(1e-6));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -489,7 +506,12 @@ fn lambda_gradient_matches_central_differences() {
                 let fd =
                     (loss_f64(&lipo, &up, &y, &m) - loss_f64(&lipo, &down, &y, &m)) / (2.0 * h);
                 let g = grad[b * s[0].len() + k];
-                assert_close(g, fd, 1e-8, &format!("{convention:?} ∂L/∂s[{b}][{k}]"));
+                assert_close(
+                    &format!("{convention:?} ∂L/∂s[{b}][{k}]"),
+                    g,
+                    fd,
+                    Tolerance::abs(1e-8),
+                );
                 if !m[b][k] {
                     assert_eq!(g, 0.0, "padded slot gets no gradient");
                 }
@@ -522,7 +544,7 @@ fn lambda_weights_are_symmetric_zero_on_ties_and_padding() {
     // Only the winner side carries the weight: item 2 (ψ = 0.9) over item 0 (ψ = 0.5). Their
     // score ranks are 3 and 1 (label ranks would be 1 and 2): |2^0.9 − 2^0.5| · |1/ln 4 − 1/ln 2|.
     let want = (2f64.powf(0.9) - 2f64.powf(0.5)).abs() * (1.0 / 4f64.ln() - 1.0 / 2f64.ln()).abs();
-    assert_close(at(2, 0), want, 1e-15, "w(2, 0)");
+    assert_close("w(2, 0)", at(2, 0), want, Tolerance::abs(1e-15));
     assert_eq!(at(0, 2), 0.0);
 }
 
@@ -543,8 +565,8 @@ fn k2_pair_losses_are_dpo_and_slic() {
         for convention in CONVENTIONS {
             let logistic = loss_f64(&lipo(LipoLossType::PairLogistic, convention), &s, &y, &m);
             let hinge = loss_f64(&lipo(LipoLossType::PairHinge, convention), &s, &y, &m);
-            assert_close(logistic, dpo, 1e-15, "DPO-BT");
-            assert_close(hinge, slic, 1e-15, "SLiC-norm");
+            assert_close("DPO-BT", logistic, dpo, Tolerance::abs(1e-15));
+            assert_close("SLiC-norm", hinge, slic, Tolerance::abs(1e-15));
         }
         // list-MLE at K = 2 is the same Bradley-Terry likelihood (Prop. 2.3, DPO-PL).
         let mle = loss_f64(
@@ -553,7 +575,7 @@ fn k2_pair_losses_are_dpo_and_slic() {
             &y,
             &m,
         );
-        assert_close(mle, dpo, 1e-15, "DPO-PL");
+        assert_close("DPO-PL", mle, dpo, Tolerance::abs(1e-15));
     }
 }
 

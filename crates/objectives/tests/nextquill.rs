@@ -9,6 +9,7 @@ use prefopt_objectives::nextquill::{
     DataEffectSource, FrozenLogits, NextQuillConfig, NextQuillInputs, NextQuillMetrics,
     NextQuillOutput, NextQuillVariant, TokenWeighting, WeightNormalization,
 };
+use prefopt_testkit::{Tolerance, assert_all_close};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -67,18 +68,6 @@ fn json3(v: &Value, device: &Device, dtype: DType) -> Tensor<3> {
     float3(flat, [s[0], s[1], s[2]], device, dtype)
 }
 
-fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        let bound = tol * w.abs().max(1.0);
-        assert!(
-            (g - w).abs() <= bound,
-            "{what}[{i}]: got {g}, want {w} (|diff| {} > {bound})",
-            (g - w).abs()
-        );
-    }
-}
-
 /// Runs every (case, config) of the fixture at `dtype`, gradients included.
 fn check_reference(dtype: DType, tol: f64) {
     let doc: Value = serde_json::from_str(FIXTURE).unwrap();
@@ -112,59 +101,59 @@ fn check_reference(dtype: DType, tol: f64) {
             let out = nq.forward(inputs).unwrap();
             assert_eq!(out.loss.dtype(), dtype, "{what}: loss dtype");
             let want = |k: &str| flatten(&res[k]).0;
-            assert_close(
+            assert_all_close(
                 &format!("{what} loss"),
                 &host(out.loss.clone()),
                 &want("loss"),
-                tol,
+                Tolerance::rel(tol),
             );
-            assert_close(
+            assert_all_close(
                 &format!("{what} l_n"),
                 &host(out.l_n.clone()),
                 &want("l_n"),
-                tol,
+                Tolerance::rel(tol),
             );
-            assert_close(
+            assert_all_close(
                 &format!("{what} l_p"),
                 &host(out.l_p.clone()),
                 &want("l_p"),
-                tol,
+                Tolerance::rel(tol),
             );
-            assert_close(
+            assert_all_close(
                 &format!("{what} token_weights"),
                 &host2(out.token_weights.clone()),
                 &want("token_weights"),
-                tol,
+                Tolerance::rel(tol),
             );
-            assert_close(
+            assert_all_close(
                 &format!("{what} data_effect"),
                 &host2(out.data_effect.clone()),
                 &want("data_effect"),
-                tol,
+                Tolerance::rel(tol),
             );
-            assert_close(
+            assert_all_close(
                 &format!("{what} metrics"),
                 &host(out.metrics.summary()),
                 &want("metrics"),
-                tol,
+                Tolerance::rel(tol),
             );
             let grads = out.loss.backward();
             let g_h = zh.grad(&grads).map(host3).unwrap();
-            assert_close(
+            assert_all_close(
                 &format!("{what} grad z_h"),
                 &g_h,
                 &want("grad_with_history"),
-                tol,
+                Tolerance::rel(tol),
             );
             let g_n = zn
                 .grad(&grads)
                 .map(host3)
                 .unwrap_or_else(|| vec![0.0; g_h.len()]);
-            assert_close(
+            assert_all_close(
                 &format!("{what} grad z_null"),
                 &g_n,
                 &want("grad_null_history"),
-                tol,
+                Tolerance::rel(tol),
             );
             checked += 1;
         }
@@ -455,8 +444,8 @@ fn gradient_reaches_null_pass_only_without_detach() {
     };
     let fd_n = finite_difference(&batch.zn, |x| loss_at(&batch.zh, x));
     let fd_h = finite_difference(&batch.zh, |x| loss_at(x, &batch.zn));
-    assert_close("d loss / d z_null", &g_n, &fd_n, 1e-7);
-    assert_close("d loss / d z_h", &g_h, &fd_h, 1e-7);
+    assert_all_close("d loss / d z_null", &g_n, &fd_n, Tolerance::rel(1e-7));
+    assert_all_close("d loss / d z_h", &g_h, &fd_h, Tolerance::rel(1e-7));
 
     // With the null pass detached, it receives no gradient at all.
     let detached = cfg.clone().with_detach_null_history(true);
@@ -467,7 +456,7 @@ fn gradient_reaches_null_pass_only_without_detach() {
     assert!(g_n.iter().all(|g| *g == 0.0), "{g_n:?}");
     // The with-history gradient is unchanged for L_n and still carries L_p's z^h part.
     let g_h2 = host3(zh.grad(&grads).unwrap());
-    assert_close("detach keeps d/d z_h", &g_h2, &g_h, 1e-12);
+    assert_all_close("detach keeps d/d z_h", &g_h2, &g_h, Tolerance::rel(1e-12));
 }
 
 #[test]
@@ -484,7 +473,12 @@ fn alignment_gradients_are_equal_and_opposite() {
     let grads = out.l_p.backward();
     let g_h = host3(zh.grad(&grads).unwrap());
     let g_n: Vec<f64> = host3(zn.grad(&grads).unwrap()).iter().map(|g| -g).collect();
-    assert_close("dL_p/dz_h vs -dL_p/dz_null", &g_h, &g_n, 1e-12);
+    assert_all_close(
+        "dL_p/dz_h vs -dL_p/dz_null",
+        &g_h,
+        &g_n,
+        Tolerance::rel(1e-12),
+    );
     assert!(g_h.iter().any(|g| g.abs() > 1e-3));
 }
 
@@ -803,13 +797,18 @@ fn frozen_logits_may_come_from_a_non_autodiff_device() {
         .unwrap()
         .forward(inputs)
         .unwrap();
-    assert_close(
+    assert_all_close(
         "loss",
         &host(out.loss.clone()),
         &flatten(&want["loss"]).0,
-        1e-12,
+        Tolerance::rel(1e-12),
     );
     let grads = out.loss.backward();
     let g = host3(zh.grad(&grads).unwrap());
-    assert_close("grad", &g, &flatten(&want["grad_with_history"]).0, 1e-12);
+    assert_all_close(
+        "grad",
+        &g,
+        &flatten(&want["grad_with_history"]).0,
+        Tolerance::rel(1e-12),
+    );
 }

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use burn::prelude::*;
-use plotters::prelude::*;
+use prefopt_plot::{Axis, Series, XyChart};
 use prefopt_rl::toy::{char_fraction, toy_detokenize, toy_model, toy_prompts};
 use prefopt_rl::{
     BradleyTerryDecision, BradleyTerryJudge, FnReward, GrpoRunConfig, GrpoTrainer, RewardFn,
@@ -125,33 +125,19 @@ fn run(kind: Kind, steps: u64, seed: u64) -> Result<Curve> {
     Ok(curve)
 }
 
-fn plot(out: &Path, curves: [&[f64]; 3]) -> Result<()> {
-    let all = curves.iter().flat_map(|c| c.iter()).copied();
-    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-        (a.min(v), b.max(v))
-    });
-    let pad = ((hi - lo) * 0.05).max(1e-9);
-    let root = BitMapBackend::new(out, (800, 500)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let n = curves[0].len() as f64;
-    let mut chart = ChartBuilder::on(&root)
-        .margin(12)
-        .build_cartesian_2d(0.0..n, (lo - pad)..(hi + pad))?;
-    let grey = RGBColor(210, 210, 210);
-    for i in 0..=4 {
-        let y = lo - pad + f64::from(i) / 4.0 * (hi - lo + 2.0 * pad);
-        chart.draw_series(LineSeries::new([(0.0, y), (n, y)], &grey))?;
-    }
-    if lo < 0.0 && hi > 0.0 {
-        chart.draw_series(LineSeries::new([(0.0, 0.0), (n, 0.0)], &BLACK))?;
-    }
-    for (values, colour) in curves.into_iter().zip([RED, BLUE, GREEN]) {
-        chart.draw_series(LineSeries::new(
+/// One PNG of the three arms' curves over the steps, through the project's one plotting crate.
+fn plot(out: &Path, title: &str, y_label: &str, curves: [&[f64]; 3]) -> Result<()> {
+    let mut chart = XyChart::new(title, Axis::new("step"), Axis::new(y_label));
+    for (name, values) in ["pointwise", "pairwise", "pairwise (tie margin 0)"]
+        .into_iter()
+        .zip(curves)
+    {
+        chart = chart.with_series(Series::line(
+            name,
             values.iter().enumerate().map(|(i, &v)| (i as f64 + 1.0, v)),
-            colour.stroke_width(2),
-        ))?;
+        ));
     }
-    root.present()?;
+    chart.write_png(out)?;
     Ok(())
 }
 
@@ -225,23 +211,31 @@ fn main() -> Result<()> {
         if seed == 0 {
             plot(
                 &out_dir.join("proxy.png"),
+                "proxy reward",
+                "mean proxy reward",
                 [&point.proxy, &pair.proxy, &pair0.proxy],
             )?;
             plot(
                 &out_dir.join("ground_truth.png"),
+                "ground-truth reward",
+                "mean ground-truth reward",
                 [&point.ground_truth, &pair.ground_truth, &pair0.ground_truth],
             )?;
             plot(
                 &out_dir.join("reward_std.png"),
+                "reward std within the batch",
+                "reward std",
                 [&point.reward_std, &pair.reward_std, &pair0.reward_std],
             )?;
             plot(
                 &out_dir.join("hack_fraction.png"),
+                "hack fraction",
+                "fraction of 'x' characters",
                 [&point.hack, &pair.hack, &pair0.hack],
             )?;
         }
     }
-    std::fs::write(out_dir.join("curves.csv"), csv)?;
+    prefopt_core::write_atomic(&out_dir.join("curves.csv"), csv.as_bytes())?;
     println!(
         "wrote {} ({:.0} s)",
         out_dir.display(),

@@ -13,8 +13,9 @@ use std::collections::BTreeMap;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result, invalid};
+use crate::error::{Error, Result};
 use crate::reward::RewardColumn;
+use prefopt_core::invalid;
 
 /// TRL's default ε added to the std before dividing (`std + 1e-4`).
 pub const TRL_STD_EPSILON: f64 = 1e-4;

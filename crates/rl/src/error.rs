@@ -1,5 +1,7 @@
 //! Errors of the rl crate.
 
+use std::path::{Path, PathBuf};
+
 /// What can go wrong when configuring GRPO, scoring rewards or calling a judge.
 ///
 /// Shape misuse of the loss inside a hot loop may still panic with a message; everything a user
@@ -9,14 +11,9 @@
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A hyper-parameter is outside its valid range (`field` is the config key, as in TOML).
-    #[error("invalid value for `{field}`: {reason}")]
-    InvalidConfig {
-        /// The config key, spelled as in the TOML file (e.g. `epsilon`, `loss_type`).
-        field: &'static str,
-        /// Why the value was rejected, including the value itself.
-        reason: String,
-    },
+    /// A setting is outside its valid range (`field` is the key as spelled in the TOML file).
+    #[error(transparent)]
+    InvalidConfig(#[from] prefopt_core::InvalidConfig),
     /// Inputs whose sizes do not agree (e.g. a batch that is not a multiple of the group size).
     #[error("size mismatch for `{what}`: expected {expected}, got {got}")]
     SizeMismatch {
@@ -66,15 +63,31 @@ pub enum Error {
     /// The optimizer, schedule or metrics log failed.
     #[error(transparent)]
     Train(#[from] prefopt_train::Error),
+    /// Reading or tokenizing data (prompts, a tokenizer) failed.
+    #[error(transparent)]
+    Data(#[from] prefopt_data::DataError),
+    /// A file or checkpoint a run names could not be loaded or saved.
+    #[error("{action} `{}`: {source}", path.display())]
+    File {
+        /// What was being done (e.g. `loading the policy`).
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// Why it failed.
+        source: Box<Error>,
+    },
 }
 
 /// Result alias of the rl crate.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Shorthand used by config validation.
-pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
-    Error::InvalidConfig {
-        field,
-        reason: reason.into(),
+impl Error {
+    /// An [`Error::File`]: `action` on `path` failed with `source`.
+    pub(crate) fn file(action: &'static str, path: &Path, source: impl Into<Error>) -> Self {
+        Self::File {
+            action,
+            path: path.to_path_buf(),
+            source: Box::new(source.into()),
+        }
     }
 }

@@ -13,7 +13,8 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::advantage::{AdvantageConfig, MultiObjectiveAggregation, ScaleRewards, TRL_STD_EPSILON};
-use crate::error::{Error, Result, invalid};
+use crate::error::{Error, Result};
+use prefopt_core::invalid;
 
 /// How per-token losses are aggregated into the scalar loss (TRL `loss_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -128,7 +129,10 @@ impl GrpoLossConfig {
             if v.is_finite() && v >= 0.0 {
                 Ok(())
             } else {
-                Err(invalid(field, format!("must be finite and ≥ 0, got {v}")))
+                Err(invalid::<Error>(
+                    field,
+                    format!("must be finite and ≥ 0, got {v}"),
+                ))
             }
         };
         finite_nonneg("epsilon", self.epsilon)?;
@@ -809,7 +813,7 @@ mod tests {
         ] {
             let err = cfg.init().unwrap_err();
             assert!(
-                matches!(&err, Error::InvalidConfig { field: f, .. } if *f == field),
+                matches!(&err, Error::InvalidConfig(c) if c.field == field),
                 "{field}: {err}"
             );
         }

@@ -34,6 +34,17 @@ impl Verdict {
         }
     }
 
+    /// The verdict of two scores: the higher one wins, equal (or unordered, NaN) scores tie.
+    pub fn from_scores(first: f64, second: f64) -> Self {
+        if first > second {
+            Verdict::First
+        } else if second > first {
+            Verdict::Second
+        } else {
+            Verdict::Tie
+        }
+    }
+
     /// Points for (first, second): 1/0, 0/1 or ½/½.
     pub fn points(self) -> (f64, f64) {
         match self {
@@ -124,7 +135,7 @@ impl<F> BradleyTerryJudge<F> {
         if let BradleyTerryDecision::Threshold { tie_margin } = decision
             && !(0.0..0.5).contains(&tie_margin)
         {
-            return Err(crate::error::invalid(
+            return Err(prefopt_core::invalid(
                 "tie_margin",
                 format!("must be in [0, 0.5), got {tie_margin}"),
             ));
@@ -222,14 +233,7 @@ where
     S: Fn(&str, &C) -> f64 + Send + Sync,
 {
     ProgrammaticJudge::new(move |prompt: &str, a: &C, b: &C| {
-        let (sa, sb) = (score(prompt, a), score(prompt, b));
-        if sa > sb {
-            Verdict::First
-        } else if sb > sa {
-            Verdict::Second
-        } else {
-            Verdict::Tie
-        }
+        Verdict::from_scores(score(prompt, a), score(prompt, b))
     })
 }
 

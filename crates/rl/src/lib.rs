@@ -6,8 +6,9 @@ pub mod grpo_loss;
 pub mod judge;
 pub mod llm_judge;
 pub mod online;
-pub mod pool;
 pub mod reward;
+pub mod reward_eval;
+pub mod reward_model;
 pub mod rollout;
 pub mod sampling;
 pub mod toy;
@@ -28,11 +29,15 @@ pub use judge::{
 };
 pub use llm_judge::{LlmJudge, LlmJudgeConfig, LlmJudgeStats, ParsedAnswer};
 pub use online::{
-    GrpoRunConfig, GrpoRunOutput, GrpoStepOutput, GrpoTrainer, RewardRegistry, RewardSpec,
-    run_grpo, tokenizer_detokenizer,
+    GrpoDataTable, GrpoFile, GrpoFileReport, GrpoModelTable, GrpoRunConfig, GrpoRunOutput,
+    GrpoStepOutput, GrpoTrainer, RewardRegistry, RewardSpec, ValidGrpoConfig, run_grpo,
+    run_grpo_file, run_valid_grpo, tokenizer_detokenizer,
 };
-pub use pool::run_bounded;
 pub use reward::{FnReward, RewardColumn, RewardFn, RewardSet};
+pub use reward_eval::RewardEvalReport;
+pub use reward_model::{REWARD_MODEL, RewardModelReward, score_completions};
 pub use rollout::{RolloutBatch, RolloutConfig, generate_rollouts};
 pub use sampling::SamplingConfig;
-pub use win_rate::{WinRateConfig, WinRateReward, WinRateStats, group_pairs, win_rates};
+pub use win_rate::{
+    HeadToHead, WinRateConfig, WinRateReward, WinRateStats, group_pairs, head_to_head, win_rates,
+};

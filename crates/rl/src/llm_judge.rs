@@ -11,9 +11,10 @@
 //!   **unparsable**: scored as a tie (as the reference code does) *and* counted in
 //!   [`LlmJudgeStats::unparsable`] and logged with `tracing::warn!`, so a judge that drifts
 //!   from the format is visible.
-//! - Transport errors, HTTP 429 and 5xx are retried with exponential back-off (`max_retries`);
-//!   then, or at once for any other HTTP error, the call fails with [`Error::Endpoint`]. The
-//!   caller must not train the step (the win-rate reward propagates the error).
+//! - Requests go through the one chat client, [`prefopt_core::ChatClient`]: transport errors,
+//!   HTTP 429 and 5xx are retried with exponential back-off (`max_retries`); then, or at once
+//!   for any other HTTP error, the call fails with [`Error::Endpoint`]. The caller must not
+//!   train the step (the win-rate reward propagates the error).
 //! - The API key is read from the environment variable named by `api_key_env` at `init`, sent as
 //!   `Authorization: Bearer`, and never logged, printed by `Debug`, or put in an error.
 
@@ -21,13 +22,15 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use prefopt_core::chat_client::snippet;
+use prefopt_core::{ApiKey, ChatClient, ChatClientConfig, CoreError, run_ordered};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::error::{Error, Result, invalid};
+use crate::error::{Error, Result};
 use crate::judge::{PairwiseJudge, Verdict};
-use crate::pool::run_bounded;
+use prefopt_core::invalid;
 
 /// The default user-message template for text completions.
 pub const DEFAULT_TEMPLATE: &str = "You are given a prompt and two responses to it. Decide \
@@ -104,11 +107,11 @@ impl LlmJudgeConfig {
     /// # Errors
     /// [`Error::InvalidConfig`] naming the field: an unparsable `answer_regex`, a `template`
     /// without all three placeholders, empty marker lists, `workers == 0`, `timeout_ms == 0`,
-    /// or an `api_key_env` variable that is not set (the message names the variable, never a
-    /// value).
+    /// a `base_url` that is not `http(s)://`, or an `api_key_env` variable that is not set (the
+    /// message names the variable, never a value).
     pub fn init(&self) -> Result<LlmJudge> {
         let answer_regex = Regex::new(&self.answer_regex)
-            .map_err(|e| invalid("answer_regex", format!("does not compile: {e}")))?;
+            .map_err(|e| invalid::<Error>("answer_regex", format!("does not compile: {e}")))?;
         for placeholder in PLACEHOLDERS {
             if !self.template.contains(placeholder) {
                 return Err(invalid(
@@ -132,40 +135,74 @@ impl LlmJudgeConfig {
         if self.workers == 0 {
             return Err(invalid("workers", "must be > 0"));
         }
-        if self.timeout_ms == 0 {
-            return Err(invalid("timeout_ms", "must be > 0"));
-        }
-        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
-            return Err(invalid(
-                "base_url",
-                format!(
-                    "must start with http:// or https://, got `{}`",
-                    self.base_url
-                ),
-            ));
-        }
         let api_key = match &self.api_key_env {
-            None => None,
-            Some(var) => Some(ApiKey(std::env::var(var).map_err(|_| {
-                invalid(
+            None => ApiKey::none(),
+            Some(var) => ApiKey::new(std::env::var(var).map_err(|_| {
+                invalid::<Error>(
                     "api_key_env",
                     format!("environment variable `{var}` is not set (or not unicode)"),
                 )
-            })?)),
+            })?),
         };
-        Ok(LlmJudge::build(self.clone(), answer_regex, api_key))
+        let client = self.client_config(api_key).init().map_err(judge_error)?;
+        Ok(LlmJudge {
+            config: self.clone(),
+            answer_regex,
+            client,
+            judgements: AtomicU64::new(0),
+            attempts: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            unparsable: AtomicU64::new(0),
+        })
+    }
+
+    /// The chat-client settings these fields stand for (`max_attempts = max_retries + 1`).
+    pub fn client_config(&self, api_key: ApiKey) -> ChatClientConfig {
+        let mut config = ChatClientConfig::new(self.base_url.clone());
+        config.api_key = api_key;
+        config.timeout = Duration::from_millis(self.timeout_ms);
+        config.max_attempts = self.max_retries.saturating_add(1);
+        config.backoff_initial = Duration::from_millis(self.initial_backoff_ms);
+        config.backoff_max = Duration::from_millis(self.max_backoff_ms);
+        config.max_idle_connections = self.workers;
+        config
     }
 }
 
 const PLACEHOLDERS: [&str; 3] = ["{prompt}", "{response_a}", "{response_b}"];
 
-/// An API key whose `Debug` never shows it.
-#[derive(Clone)]
-struct ApiKey(String);
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(<redacted>)")
+/// A chat-client error in this crate's terms: endpoint failures become [`Error::Endpoint`],
+/// invalid settings name the judge's own TOML keys.
+fn judge_error(e: CoreError) -> Error {
+    match e {
+        CoreError::EndpointExhausted {
+            url,
+            attempts,
+            last_error,
+        } => Error::Endpoint {
+            url,
+            attempts,
+            last_error,
+        },
+        CoreError::EndpointRejected {
+            url,
+            attempts,
+            message,
+        } => Error::Endpoint {
+            url,
+            attempts,
+            last_error: message,
+        },
+        CoreError::InvalidConfig(prefopt_core::InvalidConfig { field, reason }) => invalid(
+            match field {
+                "endpoint" => "base_url",
+                "timeout" => "timeout_ms",
+                "max_attempts" => "max_retries",
+                other => other,
+            },
+            reason,
+        ),
+        other => Error::Judge(other.to_string()),
     }
 }
 
@@ -207,10 +244,8 @@ pub enum ParsedAnswer {
 /// A pairwise judge over an OpenAI-compatible chat endpoint; see the module docs.
 pub struct LlmJudge {
     config: LlmJudgeConfig,
-    url: String,
     answer_regex: Regex,
-    api_key: Option<ApiKey>,
-    agent: ureq::Agent,
+    client: ChatClient,
     judgements: AtomicU64,
     attempts: AtomicU64,
     retries: AtomicU64,
@@ -220,50 +255,34 @@ pub struct LlmJudge {
 impl fmt::Debug for LlmJudge {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LlmJudge")
-            .field("url", &self.url)
+            .field("url", &self.client.url())
             .field("model", &self.config.model)
-            .field("api_key", &self.api_key)
+            .field("api_key", &self.client.config().api_key)
             .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
 }
 
-enum Attempt {
-    Done(String),
-    Retry(String),
-    Fatal(String),
-}
-
 impl LlmJudge {
-    fn build(config: LlmJudgeConfig, answer_regex: Regex, api_key: Option<ApiKey>) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_millis(config.timeout_ms)))
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let url = format!("{}/chat/completions", config.base_url.trim_end_matches('/'));
-        Self {
-            config,
-            url,
-            answer_regex,
-            api_key,
-            agent,
-            judgements: AtomicU64::new(0),
-            attempts: AtomicU64::new(0),
-            retries: AtomicU64::new(0),
-            unparsable: AtomicU64::new(0),
-        }
-    }
-
     /// The settings this judge was built from.
     pub fn config(&self) -> &LlmJudgeConfig {
         &self.config
     }
 
+    /// The chat-completions URL it calls.
+    pub fn url(&self) -> &str {
+        self.client.url()
+    }
+
     /// Replaces the API key (for callers that hold it elsewhere than in the environment).
-    pub fn with_api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(ApiKey(key.into()));
-        self
+    ///
+    /// # Errors
+    /// Never in practice: the other settings were validated when the judge was built.
+    pub fn with_api_key(mut self, key: ApiKey) -> Result<Self> {
+        let mut config = self.client.config().clone();
+        config.api_key = key;
+        self.client = config.init().map_err(judge_error)?;
+        Ok(self)
     }
 
     /// Counters since construction.
@@ -335,7 +354,7 @@ impl LlmJudge {
         }
     }
 
-    /// The raw reply text for one comparison, with retries.
+    /// The raw reply text for one comparison, with the chat client's retries.
     ///
     /// # Errors
     /// [`Error::Endpoint`] after the last retry, or at once on a non-retryable HTTP status.
@@ -356,75 +375,16 @@ impl LlmJudge {
         if let Some(t) = self.config.temperature {
             body["temperature"] = json!(t);
         }
-        let attempts = self.config.max_retries + 1;
-        let mut backoff = self.config.initial_backoff_ms;
-        let mut last_error = String::new();
-        for attempt in 1..=attempts {
-            self.attempts.fetch_add(1, Ordering::Relaxed);
-            match self.attempt(&body) {
-                Attempt::Done(text) => return Ok(text),
-                Attempt::Fatal(e) => {
-                    return Err(Error::Endpoint {
-                        url: self.url.clone(),
-                        attempts: attempt,
-                        last_error: e,
-                    });
-                }
-                Attempt::Retry(e) => {
-                    last_error = e;
-                    if attempt < attempts {
-                        self.retries.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(
-                            url = %self.url,
-                            attempt,
-                            error = %last_error,
-                            backoff_ms = backoff,
-                            "judge request failed; retrying"
-                        );
-                        std::thread::sleep(Duration::from_millis(backoff));
-                        backoff = (backoff.saturating_mul(2)).min(self.config.max_backoff_ms);
-                    }
-                }
-            }
-        }
-        Err(Error::Endpoint {
-            url: self.url.clone(),
-            attempts,
-            last_error,
-        })
-    }
-
-    fn attempt(&self, body: &Value) -> Attempt {
-        let mut request = self.agent.post(&self.url);
-        if let Some(ApiKey(key)) = &self.api_key {
-            request = request.header("Authorization", format!("Bearer {key}"));
-        }
-        let mut response = match request.send_json(body) {
-            Ok(r) => r,
-            Err(e) => return Attempt::Retry(format!("transport: {e}")),
+        let result = self.client.complete(&body);
+        let attempts = match &result {
+            Ok(reply) => reply.attempts,
+            Err(e) => e.attempts(),
         };
-        let status = response.status().as_u16();
-        let text = match response.body_mut().read_to_string() {
-            Ok(t) => t,
-            Err(e) => return Attempt::Retry(format!("reading body (HTTP {status}): {e}")),
-        };
-        if status == 429 || (500..600).contains(&status) {
-            return Attempt::Retry(format!("HTTP {status}: {}", snippet(&text)));
-        }
-        if !(200..300).contains(&status) {
-            return Attempt::Fatal(format!("HTTP {status}: {}", snippet(&text)));
-        }
-        let parsed: Value = match serde_json::from_str(&text) {
-            Ok(v) => v,
-            Err(e) => return Attempt::Retry(format!("response is not JSON: {e}")),
-        };
-        match parsed["choices"][0]["message"]["content"].as_str() {
-            Some(content) => Attempt::Done(content.to_owned()),
-            None => Attempt::Retry(format!(
-                "response has no choices[0].message.content: {}",
-                snippet(&text)
-            )),
-        }
+        self.attempts
+            .fetch_add(u64::from(attempts), Ordering::Relaxed);
+        self.retries
+            .fetch_add(u64::from(attempts.saturating_sub(1)), Ordering::Relaxed);
+        result.map(|reply| reply.content).map_err(judge_error)
     }
 
     /// Judges many (prompt, a, b) triples on at most `workers` threads, results in input order.
@@ -432,18 +392,10 @@ impl LlmJudge {
     /// # Errors
     /// The first failed request (after its retries); never partial results.
     pub fn judge_batch(&self, requests: &[(&str, &str, &str)]) -> Result<Vec<Verdict>> {
-        run_bounded(self.config.workers, requests.len(), |i| {
+        run_ordered(self.config.workers, requests.len(), |i| {
             let (p, a, b) = requests[i];
             self.judge(p, a, b)
         })
-    }
-}
-
-fn snippet(text: &str) -> String {
-    const MAX: usize = 200;
-    match text.char_indices().nth(MAX) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_owned(),
     }
 }
 
@@ -543,7 +495,7 @@ mod tests {
         ] {
             let err = cfg.init().unwrap_err();
             assert!(
-                matches!(&err, Error::InvalidConfig { field: f, .. } if *f == field),
+                matches!(&err, Error::InvalidConfig(c) if c.field == field),
                 "{field}: {err}"
             );
         }
@@ -551,7 +503,7 @@ mod tests {
 
     #[test]
     fn key_is_not_in_debug() {
-        let j = judge().with_api_key("sk-secret-123");
+        let j = judge().with_api_key(ApiKey::new("sk-secret-123")).unwrap();
         assert!(!format!("{j:?}").contains("sk-secret-123"));
     }
 }

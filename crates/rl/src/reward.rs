@@ -9,7 +9,8 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::error::{Error, Result, invalid};
+use crate::error::{Error, Result};
+use prefopt_core::invalid;
 
 /// A pointwise reward function over a batch.
 ///

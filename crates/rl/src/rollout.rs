@@ -10,8 +10,9 @@
 
 use prefopt_models::{CausalLm, GenerationConfig};
 
-use crate::error::{Error, Result, invalid};
+use crate::error::{Error, Result};
 use crate::sampling::SamplingConfig;
+use prefopt_core::invalid;
 
 /// What a rollout needs: G, the completion budget, and how to sample.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, invalid};
+use crate::error::Result;
+use prefopt_core::invalid;
 
 /// How completions are sampled (TRL `GRPOConfig` names).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

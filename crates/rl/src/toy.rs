@@ -6,7 +6,8 @@
 //! character. GRPO on it should raise that fraction within a few dozen steps on a CPU.
 
 use burn::prelude::*;
-use prefopt_models::{CausalLm, LlamaConfig, SplitMix64};
+use prefopt_core::SplitMix64;
+use prefopt_models::{CausalLm, LlamaConfig};
 
 use crate::error::Result;
 use crate::reward::FnReward;

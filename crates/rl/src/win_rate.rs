@@ -9,16 +9,21 @@
 //! combined (agree → that verdict, disagree → tie; [`Verdict::debiased`]). This is an
 //! improvement over the paper, whose fixed order leaves the judge's position bias in the reward;
 //! it doubles the calls to 2·C(G,2).
+//!
+//! [`head_to_head`] applies the same rule to two systems scored on the same prompts (each prompt
+//! a group of two), for checkpoint evaluation.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result, invalid};
+use prefopt_core::run_ordered;
+
+use crate::error::{Error, Result};
 use crate::judge::{PairwiseJudge, Verdict};
-use crate::pool::run_bounded;
 use crate::reward::RewardFn;
+use prefopt_core::invalid;
 
 /// The unordered pairs (i, j), i < j, of a group of `g`, in the reference code's order.
 pub fn group_pairs(g: usize) -> Vec<(usize, usize)> {
@@ -55,6 +60,51 @@ pub fn win_rates(g: usize, verdicts: &[Verdict]) -> Result<Vec<f64>> {
         points[j] += pj;
     }
     Ok(points.into_iter().map(|p| p / (g - 1) as f64).collect())
+}
+
+/// The outcome of [`head_to_head`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeadToHead {
+    /// (wins + ½·ties) / prompts (0 for no prompts).
+    pub win_rate: f64,
+    /// Prompts where ours scored higher.
+    pub wins: usize,
+    /// Prompts with equal scores.
+    pub ties: usize,
+    /// Prompts where theirs scored higher.
+    pub losses: usize,
+}
+
+/// Our win rate against a baseline scored on the same prompts (`ours[i]` and `theirs[i]` are
+/// the scores of the two completions of prompt i): each prompt is a group of two, ours first,
+/// judged by [`Verdict::from_scores`], and the win rate is the mean of our [`win_rates`].
+///
+/// # Errors
+/// [`Error::SizeMismatch`] if the two lists differ in length.
+pub fn head_to_head(ours: &[f64], theirs: &[f64]) -> Result<HeadToHead> {
+    if ours.len() != theirs.len() {
+        return Err(Error::SizeMismatch {
+            what: "baseline scores (one per prompt)",
+            expected: ours.len(),
+            got: theirs.len(),
+        });
+    }
+    let (mut total, mut wins, mut ties, mut losses) = (0.0, 0, 0, 0);
+    for (&a, &b) in ours.iter().zip(theirs) {
+        let verdict = Verdict::from_scores(a, b);
+        match verdict {
+            Verdict::First => wins += 1,
+            Verdict::Tie => ties += 1,
+            Verdict::Second => losses += 1,
+        }
+        total += win_rates(2, &[verdict])?[0];
+    }
+    Ok(HeadToHead {
+        win_rate: total / ours.len().max(1) as f64,
+        wins,
+        ties,
+        losses,
+    })
 }
 
 /// Settings of the win-rate reward.
@@ -195,7 +245,7 @@ impl<J> WinRateReward<J> {
         let orders = if self.config.swap_debias { 2 } else { 1 };
         // job = (group, pair, order)
         let jobs = n / g * pairs.len() * orders;
-        let raw = run_bounded(self.config.workers, jobs, |job| {
+        let raw = run_ordered(self.config.workers, jobs, |job| {
             let order = job % orders;
             let pair = (job / orders) % pairs.len();
             let group = job / orders / pairs.len();
@@ -321,6 +371,17 @@ mod tests {
         assert_eq!(w, vec![Some(0.5); 3]);
         let s = debiased.stats();
         assert_eq!((s.judge_calls, s.swap_disagreements, s.ties), (6, 3, 3));
+    }
+
+    #[test]
+    fn head_to_head_counts_ties_as_half() {
+        let h = head_to_head(&[1.0, 2.0, 3.0, 0.0], &[0.0, 2.0, 4.0, -1.0]).unwrap();
+        assert_eq!((h.wins, h.ties, h.losses), (2, 1, 1));
+        assert!((h.win_rate - 2.5 / 4.0).abs() < 1e-12);
+        let same = head_to_head(&[0.3, -1.0], &[0.3, -1.0]).unwrap();
+        assert_eq!((same.win_rate, same.ties), (0.5, 2));
+        assert!(head_to_head(&[1.0], &[]).is_err());
+        assert_eq!(head_to_head(&[], &[]).unwrap().win_rate, 0.0);
     }
 
     #[test]

@@ -1,14 +1,13 @@
-//! End-to-end tests of the LLM judge against a local HTTP/1.1 server.
+//! End-to-end tests of the LLM judge against the testkit's loopback HTTP server.
 
 use prefopt_rl::{
     Error, LlmJudge, LlmJudgeConfig, PairwiseJudge, RewardFn, Verdict, WinRateConfig, WinRateReward,
 };
+use prefopt_testkit::{Reply, Request, Server};
 
-use crate::http_server::{TestServer, chat_reply};
-
-fn config(server: &TestServer) -> LlmJudgeConfig {
+fn config(server: &Server) -> LlmJudgeConfig {
     LlmJudgeConfig {
-        base_url: server.base_url(),
+        base_url: server.url(),
         model: "unified-reward".into(),
         max_retries: 3,
         initial_backoff_ms: 1,
@@ -21,16 +20,13 @@ fn config(server: &TestServer) -> LlmJudgeConfig {
 
 #[test]
 fn request_shape_and_retry_on_500() {
-    let server = TestServer::start(Box::new(|k, _| {
-        if k == 0 {
-            (500, r#"{"error":"overloaded"}"#.into())
+    let server = Server::start(true, None, |r| {
+        if r.n == 0 {
+            Reply::Status(500, r#"{"error":"overloaded"}"#.into())
         } else {
-            (
-                200,
-                chat_reply("<think>a</think><answer>Response 1 is better</answer>"),
-            )
+            Reply::Answer("<think>a</think><answer>Response 1 is better</answer>".into())
         }
-    }));
+    });
     let judge = LlmJudgeConfig {
         // cargo sets CARGO_PKG_NAME when it runs the tests; `std::env::set_var` is unsafe in
         // edition 2024 and this workspace forbids unsafe code.
@@ -63,7 +59,7 @@ fn request_shape_and_retry_on_500() {
             .unwrap()
             .starts_with("application/json")
     );
-    let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let body = r.json();
     assert_eq!(body["model"], "unified-reward");
     assert_eq!(body["max_tokens"], 2048);
     assert_eq!(body["temperature"], 0.0);
@@ -80,14 +76,14 @@ fn request_shape_and_retry_on_500() {
 
 #[test]
 fn unparsable_answer_is_a_counted_tie() {
-    let server = TestServer::start(Box::new(|k, _| {
-        let reply = match k {
+    let server = Server::start(true, None, |r| {
+        let reply = match r.n {
             0 => "they are both fine",
             1 => "<answer>Response 2 is better</answer>",
             _ => "<answer>Response 1 is better. Response 2 is better.</answer>",
         };
-        (200, chat_reply(reply))
-    }));
+        Reply::Answer(reply.into())
+    });
     let judge = config(&server).init().unwrap();
     assert_eq!(judge.judge("p", "a", "b").unwrap(), Verdict::Tie);
     assert_eq!(judge.judge("p", "a", "b").unwrap(), Verdict::Second);
@@ -131,7 +127,9 @@ fn endpoint_down_fails_after_retries() {
 
 #[test]
 fn client_error_is_not_retried() {
-    let server = TestServer::start(Box::new(|_, _| (400, r#"{"error":"bad model"}"#.into())));
+    let server = Server::start(true, None, |_| {
+        Reply::Status(400, r#"{"error":"bad model"}"#.into())
+    });
     let judge = config(&server).init().unwrap();
     let err = judge.judge("p", "a", "b").unwrap_err();
     assert!(matches!(err, Error::Endpoint { attempts: 1, .. }), "{err}");
@@ -140,8 +138,8 @@ fn client_error_is_not_retried() {
 }
 
 /// A "judge model" that prefers the longer response, read back from the rendered prompt.
-fn longer_wins(_: usize, r: &crate::http_server::Recorded) -> (u16, String) {
-    let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+fn longer_wins(r: &Request) -> Reply {
+    let body = r.json();
     let user = body["messages"][0]["content"].as_str().unwrap().to_owned();
     let between = |from: &str, to: &str| {
         let s = user.find(from).unwrap() + from.len();
@@ -157,14 +155,14 @@ fn longer_wins(_: usize, r: &crate::http_server::Recorded) -> (u16, String) {
     } else {
         "no idea"
     };
-    (200, chat_reply(&format!("<answer>{answer}</answer>")))
+    Reply::Answer(format!("<answer>{answer}</answer>"))
 }
 
 /// Win rates through the worker pool and the HTTP judge: concurrent calls, deterministic result,
 /// swap debiasing doubling the calls.
 #[test]
 fn win_rate_reward_over_llm_judge() {
-    let server = TestServer::start(Box::new(longer_wins));
+    let server = Server::start(true, None, longer_wins);
     let judge: LlmJudge = config(&server).init().unwrap();
     let reward = WinRateReward::new(
         "pref",
@@ -202,13 +200,13 @@ fn win_rate_reward_over_llm_judge() {
 
 #[test]
 fn a_failing_judge_fails_the_whole_reward() {
-    let server = TestServer::start(Box::new(|k, _| {
-        if k < 3 {
-            (200, chat_reply("<answer>Response 1 is better</answer>"))
+    let server = Server::start(true, None, |r| {
+        if r.n < 3 {
+            Reply::Answer("<answer>Response 1 is better</answer>".into())
         } else {
-            (503, "down".into())
+            Reply::Status(503, "down".into())
         }
-    }));
+    });
     let judge = LlmJudgeConfig {
         max_retries: 1,
         workers: 1,
@@ -234,7 +232,7 @@ fn a_failing_judge_fails_the_whole_reward() {
 
 #[test]
 fn judge_batch_keeps_input_order() {
-    let server = TestServer::start(Box::new(longer_wins));
+    let server = Server::start(true, None, longer_wins);
     let judge = LlmJudgeConfig {
         workers: 3,
         ..config(&server)

@@ -178,7 +178,7 @@ fn run_config_parses_toml_and_rejects_unknown_keys() {
             weight: 2.0
         }]
     );
-    c.validate().unwrap();
+    c.clone().init().unwrap();
     let err = GrpoRunConfig::from_toml_str("learnin_rate = 1.0").unwrap_err();
     assert!(err.to_string().contains("learnin_rate"), "{err}");
     let err = GrpoRunConfig::from_toml_str("[sampling]\ntemprature = 1.0").unwrap_err();

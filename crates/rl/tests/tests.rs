@@ -1,6 +1,5 @@
 //! Integration tests of prefopt-rl (one binary, see the project conventions).
 
-mod http_server;
 mod llm_judge;
 mod online;
 mod pref_grpo;

@@ -4,19 +4,42 @@
 //! cargo run --release -p prefopt-tasks --example demo -- --out demo_out [--config demo.toml] [--seed 7]
 //! ```
 //!
-//! Logs go to stderr (`RUST_LOG=info` by default), the table to stdout.
+//! Runs on the CPU (`prefopt demo --device ...` picks other devices). Logs go to stderr
+//! (`RUST_LOG=info` by default), the table to stdout.
 
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
 use burn::prelude::Device;
-use clap::Parser;
-use prefopt_tasks::DemoArgs;
+use prefopt_tasks::{DemoConfig, run_demo};
 
-#[derive(Debug, Parser)]
-#[command(about = "prefopt's controlled sentiment demo: SFT, DPO, LiPO-λ and best-of-K")]
-struct Cli {
-    #[command(flatten)]
-    demo: DemoArgs,
+/// `--out DIR`, `--config FILE`, `--seed N`: the few flags of `prefopt demo` this example takes.
+#[derive(Debug)]
+struct Args {
+    out: PathBuf,
+    config: Option<PathBuf>,
+    seed: Option<u64>,
 }
 
+fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
+    let mut parsed = Args {
+        out: PathBuf::from("demo_out"),
+        config: None,
+        seed: None,
+    };
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--out" => parsed.out = value()?.into(),
+            "--config" => parsed.config = Some(value()?.into()),
+            "--seed" => parsed.seed = Some(value()?.parse().context("--seed")?),
+            other => bail!("unknown argument `{other}`: expected --out, --config or --seed"),
+        }
+    }
+    Ok(parsed)
+}
+
+#[allow(clippy::print_stdout)] // the table is the example's output
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -25,11 +48,14 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    anyhow::ensure!(
-        matches!(cli.demo.device.as_str(), "cpu" | "flex"),
-        "this example runs on the CPU; `prefopt demo --device ...` picks other devices"
+    let args = parse_args(std::env::args().skip(1))?;
+    let config = DemoConfig::load(args.config.as_deref(), args.seed)?;
+    let report = run_demo(&config, &args.out, &Device::flex())?;
+    println!("{}", report.table);
+    println!(
+        "wrote {} ({:.0} s)",
+        args.out.join("results.md").display(),
+        report.total_seconds
     );
-    prefopt_tasks::run_cli(cli.demo, Device::flex())?;
     Ok(())
 }

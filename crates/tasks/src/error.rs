@@ -43,6 +43,19 @@ pub enum TaskError {
         /// What went wrong.
         reason: String,
     },
+    /// A shared building block (atomic writes, text metrics) failed; its I/O errors become
+    /// [`TaskError::Io`] with their path.
+    #[error(transparent)]
+    Core(prefopt_core::CoreError),
+}
+
+impl From<prefopt_core::CoreError> for TaskError {
+    fn from(e: prefopt_core::CoreError) -> Self {
+        match e {
+            prefopt_core::CoreError::Io { path, source } => Self::Io { path, source },
+            other => Self::Core(other),
+        }
+    }
 }
 
 impl TaskError {

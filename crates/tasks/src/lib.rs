@@ -14,7 +14,6 @@ mod summary_table;
 mod tokenizer_training;
 
 pub use corpus_files::{write_prompts_jsonl, write_sft_jsonl};
-pub use demo::cli::{DemoArgs, run_cli};
 pub use demo::config::{
     AlignStageConfig, DemoConfig, DemoDataConfig, SamplingStageConfig, SftStageConfig,
 };
@@ -37,7 +36,6 @@ pub use personalization::{
     UserRow, generate_world, oracle_with_history, oracle_without_history,
     write_personalization_task,
 };
-pub use personalization_study::cli::{StudyArgs, run_study_cli};
 pub use personalization_study::config::{PersonalizationStudyConfig, StudyArm};
 pub use personalization_study::run::{ArmRun, StudyReport, run_personalization_study};
 pub use personalization_study::table::{PairedDifference, StudyRow, study_table};

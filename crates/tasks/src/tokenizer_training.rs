@@ -148,7 +148,7 @@ where
         .to_string(true)
         .map_err(|e| tokenizer_error("serialising", e))?;
     json.push('\n');
-    std::fs::write(&json_path, json).map_err(|e| TaskError::io(&json_path, e))?;
+    prefopt_core::write_atomic(&json_path, json.as_bytes())?;
     write_json(
         &dir.join("tokenizer_config.json"),
         &serde_json::json!({

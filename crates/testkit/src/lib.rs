@@ -1,1 +1,8 @@
 #![doc = include_str!("../README.md")]
+#![allow(clippy::missing_panics_doc)] // test helpers panic by design
+
+pub mod http_server;
+pub mod tolerance;
+
+pub use http_server::{Reply, Request, Server};
+pub use tolerance::{Tolerance, assert_all_close, assert_close};

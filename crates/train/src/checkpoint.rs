@@ -12,9 +12,11 @@
 //! ```
 //!
 //! Atomicity: everything is written into `checkpoint-<step>.tmp-<pid>/`, every file and the
-//! directory are fsynced, and only then is the directory renamed to `checkpoint-<step>` (and the
-//! parent fsynced). A crash at any point leaves either the complete checkpoint or a `.tmp-`
-//! directory that [`latest_checkpoint`] ignores and [`remove_stale_temporaries`] deletes.
+//! directory are fsynced, and only then is the directory published as `checkpoint-<step>` by
+//! [`prefopt_core::replace_dir`] (which parks a checkpoint it replaces as
+//! `checkpoint-<step>.old-<pid>` and fsyncs the parent). A crash at any point leaves either the
+//! complete checkpoint or a `.tmp-` / `.old-` directory that [`latest_checkpoint`] ignores and
+//! [`remove_stale_temporaries`] deletes.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -126,19 +128,8 @@ impl Checkpointer {
             return Err(e);
         }
 
-        if final_dir.exists() {
-            let old = self.output_dir.join(format!(
-                "{CHECKPOINT_PREFIX}{}.old-{}",
-                state.global_step,
-                std::process::id()
-            ));
-            fs::rename(&final_dir, &old).map_err(io(&final_dir))?;
-            fs::rename(&tmp, &final_dir).map_err(io(&tmp))?;
-            fs::remove_dir_all(&old).map_err(io(&old))?;
-        } else {
-            fs::rename(&tmp, &final_dir).map_err(io(&tmp))?;
-        }
-        sync_dir(&self.output_dir)?;
+        // An existing checkpoint of this step goes to `checkpoint-<step>.old-<pid>` for the swap.
+        prefopt_core::replace_dir(&tmp, &final_dir)?;
         tracing::info!(dir = %final_dir.display(), "saved checkpoint");
 
         if let Some(limit) = self.save_total_limit {
@@ -303,11 +294,7 @@ fn sync_tree(dir: &Path) -> Result<()> {
                 .map_err(io(&path))?;
         }
     }
-    sync_dir(dir)
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|f| f.sync_all()).map_err(io(dir))
+    Ok(prefopt_core::sync_dir(dir)?)
 }
 
 #[cfg(test)]
@@ -318,6 +305,7 @@ mod tests {
     fn step_parsing() {
         assert_eq!(checkpoint_step("checkpoint-12"), Some(12));
         assert_eq!(checkpoint_step("checkpoint-12.tmp-99"), None);
+        assert_eq!(checkpoint_step("checkpoint-12.old-99"), None);
         assert_eq!(checkpoint_step("checkpoint-"), None);
         assert_eq!(checkpoint_step("checkpoint--1"), None);
         assert_eq!(checkpoint_step("ckpt-1"), None);

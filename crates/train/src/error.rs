@@ -10,12 +10,33 @@ use std::path::PathBuf;
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A config value is outside its valid range (`field` is the config key, as in TOML/HF).
-    #[error("invalid value for `{field}`: {reason}")]
-    InvalidConfig {
-        /// The config key, spelled as in Hugging Face `TrainingArguments` (e.g. `warmup_steps`).
-        field: &'static str,
-        /// Why the value was rejected, including the value itself.
+    /// A setting is outside its valid range (`field` is the key as spelled in the TOML file).
+    #[error(transparent)]
+    InvalidConfig(#[from] prefopt_core::InvalidConfig),
+    /// A run-config file (`run.toml`) could not be read, is not TOML, or one of its tables is
+    /// bad; `reason` names the table and key.
+    #[error("config `{}`: {reason}", .path.display())]
+    ConfigFile {
+        /// The config file.
+        path: PathBuf,
+        /// What is wrong, naming the table and key.
+        reason: String,
+    },
+    /// A table of a run config is unknown, not a table, or holds an unknown key or a value of
+    /// the wrong type.
+    #[error("in [{table}]: {reason}")]
+    ConfigTable {
+        /// The table (`dpo`, `training`, ...).
+        table: String,
+        /// What is wrong (serde's message names the key).
+        reason: String,
+    },
+    /// A `--set key=value` override is malformed.
+    #[error("--set `{item}`: {reason}")]
+    Override {
+        /// The override as given.
+        item: String,
+        /// What is wrong with it.
         reason: String,
     },
     /// A logged metric (loss, gradient norm, ...) is NaN or infinite.
@@ -93,18 +114,23 @@ pub enum Error {
     /// An objective rejected its configuration or inputs.
     #[error(transparent)]
     Objective(#[from] prefopt_objectives::Error),
+    /// A shared building block (atomic writes, text metrics) failed; its I/O errors become
+    /// [`Error::Io`] with their path.
+    #[error(transparent)]
+    Core(prefopt_core::CoreError),
+}
+
+impl From<prefopt_core::CoreError> for Error {
+    fn from(e: prefopt_core::CoreError) -> Self {
+        match e {
+            prefopt_core::CoreError::Io { path, source } => Self::Io { path, source },
+            other => Self::Core(other),
+        }
+    }
 }
 
 /// Result alias of the train crate.
 pub type Result<T> = std::result::Result<T, Error>;
-
-/// Shorthand used by config validation.
-pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
-    Error::InvalidConfig {
-        field,
-        reason: reason.into(),
-    }
-}
 
 /// Shorthand for I/O errors with their path.
 pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {

@@ -13,8 +13,10 @@ mod personal_eval;
 mod personalization_section;
 mod plot;
 mod progress;
+mod prompt_completions;
 mod reference_logps;
 mod run_config;
+pub mod run_config_file;
 mod schedule;
 mod train_loop;
 mod train_objective;
@@ -41,8 +43,12 @@ pub use personal_eval::{
 pub use personalization_section::{LayoutName, PersonalMethod, PersonalizationSection, PromptView};
 pub use plot::{PlotSize, plot_curve, plot_metrics_file};
 pub use progress::TrainProgress;
+pub use prompt_completions::{Completion, CompletionOptions, complete_prompts, write_completions};
 pub use reference_logps::{Reference, Split, batch_rows, precompute};
-pub use run_config::{DataSection, Method, ModelSection, ReferenceSection, RunConfig};
+pub use run_config::{
+    DataSection, Method, ModelSection, ReferenceSection, RunConfig, ValidRunConfig,
+};
+pub use run_config_file::{apply_override, load_run_config, load_table, parse_tables};
 pub use schedule::{LrSchedule, LrSchedulerKwargs, LrSchedulerType};
 pub use train_loop::{
     METRICS_FILE, RUN_CONFIG_FILE, TrainOptions, TrainReport, copy_tokenizer_files, load_tokenizer,

@@ -139,13 +139,10 @@ pub struct MetricsLog {
 }
 
 impl MetricsLog {
-    /// Creates (or truncates) the file.
+    /// Creates (or empties) the file, and its parent directories.
     pub fn create(path: impl Into<PathBuf>) -> Result<Self> {
         let path = path.into();
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(io(parent))?;
-        }
-        File::create(&path).map_err(io(&path))?;
+        prefopt_core::write_atomic(&path, b"")?;
         Self::append(path)
     }
 
@@ -162,7 +159,7 @@ impl MetricsLog {
 
     /// Opens for appending after a resume from `checkpoint_step`: lines with a larger `step`
     /// (logged after that checkpoint by the run that crashed) are dropped first, by rewriting
-    /// the file through a temporary and a rename.
+    /// the file atomically ([`prefopt_core::write_atomic`]).
     pub fn resume(path: impl Into<PathBuf>, checkpoint_step: u64) -> Result<Self> {
         let path = path.into();
         if path.exists() {
@@ -175,16 +172,11 @@ impl MetricsLog {
                 })
                 .map(|(line, _)| line)
                 .collect();
-            let tmp = path.with_extension(format!("jsonl.tmp-{}", std::process::id()));
             let mut text = kept.join("\n");
             if !text.is_empty() {
                 text.push('\n');
             }
-            std::fs::write(&tmp, text).map_err(io(&tmp))?;
-            File::open(&tmp)
-                .and_then(|f| f.sync_all())
-                .map_err(io(&tmp))?;
-            std::fs::rename(&tmp, &path).map_err(io(&path))?;
+            prefopt_core::write_atomic(&path, text.as_bytes())?;
         }
         Self::append(path)
     }

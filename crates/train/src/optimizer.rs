@@ -38,7 +38,8 @@ use burn::optim::{AdaptiveMomentumState, GradientsParams, ModuleOptimizer, Optim
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result, invalid};
+use crate::error::{Error, Result};
+use prefopt_core::invalid;
 
 /// AdamW hyper-parameters, with `torch.optim.AdamW`'s defaults.
 ///

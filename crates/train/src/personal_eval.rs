@@ -1,13 +1,13 @@
 //! Held-out evaluation of a personalisation run: greedy generation from each test user's prompt
 //! and ROUGE-1/2/L + sacreBLEU against the targets (the metrics of the NextQuill paper's
-//! tables; `rouge_score` semantics without stemmer, see `prefopt_bench::text_metrics`).
+//! tables; `rouge_score` semantics without stemmer, see `prefopt_core::text_metrics`).
 
-use std::io::Write;
+use prefopt_core::invalid;
 use std::path::Path;
 
-use prefopt_bench::{corpus_bleu, corpus_rouge, rouge};
+use prefopt_core::{corpus_bleu, corpus_rouge, rouge, write_atomic};
 use prefopt_data::{TokenizedPersonal, Tokenizer};
-use prefopt_models::{CausalLm, GenerationConfig};
+use prefopt_models::{BatchedGenerationConfig, CausalLm, GenerationConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -63,7 +63,7 @@ pub fn evaluate_and_write(
     let path = out_dir.join(PERSONAL_EVAL_FILE);
     let text = serde_json::to_string_pretty(&json!({"method": method, "report": report}))
         .map_err(json(&path))?;
-    write_atomic(&path, &(text + "\n"))?;
+    write_atomic(&path, (text + "\n").as_bytes())?;
     tracing::info!(
         method,
         rouge1 = report.rouge1,
@@ -132,10 +132,7 @@ pub fn evaluate_personalization(
     generations: Option<&Path>,
 ) -> Result<PersonalEvalReport> {
     if examples.is_empty() {
-        return Err(Error::InvalidConfig {
-            field: "personalization.test",
-            reason: "no examples to evaluate".into(),
-        });
+        return Err(invalid("personalization.test", "no examples to evaluate"));
     }
     let mut eos: Vec<u32> = tokenizer.stop_token_ids().to_vec();
     if let Some(e) = tokenizer.eos()
@@ -147,29 +144,28 @@ pub fn evaluate_personalization(
         .pad()
         .or_else(|| tokenizer.eos())
         .map_or(0, |t| t.id);
-    let config = GenerationConfig::new()
+    let generation = GenerationConfig::new()
         .with_max_new_tokens(options.max_new_tokens)
         .with_repetition_penalty(options.repetition_penalty)
         .with_eos_token_ids(Some(eos))
         .with_pad_token_id(Some(pad));
-    let mut predictions = Vec::with_capacity(examples.len());
-    let mut new_tokens = 0usize;
-    let mut finished = 0usize;
-    for chunk in examples.chunks(options.batch_size.max(1)) {
-        let prompts: Vec<Vec<u32>> = chunk
-            .iter()
-            .map(|e| match options.view {
-                PromptView::History => e.prompt_ids.clone(),
-                PromptView::Null => e.null_prompt_ids.clone(),
-            })
-            .collect();
-        let out = model.generate(&prompts, &config)?;
-        for (tokens, done) in out.tokens.iter().zip(&out.finished) {
-            new_tokens += tokens.len();
-            finished += usize::from(*done);
-            predictions.push(tokenizer.decode(tokens, true)?.trim().to_string());
-        }
-    }
+    let config =
+        BatchedGenerationConfig::new(generation).with_batch_size(options.batch_size.max(1));
+    let prompts: Vec<Vec<u32>> = examples
+        .iter()
+        .map(|e| match options.view {
+            PromptView::History => e.prompt_ids.clone(),
+            PromptView::Null => e.null_prompt_ids.clone(),
+        })
+        .collect();
+    let out = model.generate_batched(&prompts, &config)?;
+    let new_tokens: usize = out.tokens.iter().map(Vec::len).sum();
+    let finished = out.finished.iter().filter(|&&done| done).count();
+    let predictions = out
+        .tokens
+        .iter()
+        .map(|tokens| Ok(tokenizer.decode(tokens, true)?.trim().to_string()))
+        .collect::<Result<Vec<String>>>()?;
     let targets: Vec<&str> = examples.iter().map(|e| e.target.as_str()).collect();
     let scores = corpus_rouge(&predictions, &targets).map_err(metric_error)?;
     let bleu = corpus_bleu(&predictions, &targets).map_err(metric_error)?;
@@ -190,10 +186,7 @@ pub fn evaluate_personalization(
 }
 
 fn metric_error(e: impl std::fmt::Display) -> Error {
-    Error::InvalidConfig {
-        field: "personalization.test",
-        reason: format!("scoring failed: {e}"),
-    }
+    invalid("personalization.test", format!("scoring failed: {e}"))
 }
 
 fn write_generations(
@@ -214,17 +207,6 @@ fn write_generations(
         text.push_str(&serde_json::to_string(&row).map_err(json(path))?);
         text.push('\n');
     }
-    write_atomic(path, &text)
-}
-
-/// Writes `text` to `path` through a synced temporary file and a rename, so a reader never
-/// sees half a file.
-fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    let tmp = path.with_file_name(name);
-    let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    file.write_all(text.as_bytes()).map_err(io(&tmp))?;
-    file.sync_all().map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    write_atomic(path, text.as_bytes())?;
+    Ok(())
 }

@@ -21,7 +21,8 @@ use std::path::PathBuf;
 use prefopt_data::{PersonalLayout, PersonalOptions};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, invalid};
+use crate::error::Result;
+use prefopt_core::invalid;
 
 /// What a `nextquill` run trains, from the same data and config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -123,7 +124,7 @@ impl PersonalizationSection {
         match self.layout {
             LayoutName::Amazon => {
                 let meta = self.meta.clone().ok_or_else(|| {
-                    invalid(
+                    invalid::<crate::Error>(
                         "personalization.meta",
                         "is required by layout \"amazon\" (the item metadata JSONL)",
                     )

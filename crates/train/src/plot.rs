@@ -1,76 +1,59 @@
-//! PNG line plots of metric curves from a metrics JSONL file.
+//! PNG plots of metric curves from a metrics JSONL file, drawn with `prefopt-plot`.
 //!
-//! plotters' `ab_glyph` text backend needs a font registered at run time (there is no system
-//! font lookup without its `ttf` feature), and we ship none, so the plots draw **no text**: one
-//! PNG per metric, named after it (`loss.png`, `rewards_chosen.png`), with a frame, a light grid
-//! (4×4 divisions of the data range) and the curve. Exact values are in the JSONL file.
+//! One PNG per metric, named after it (`loss.png`, `rewards_chosen.png`), titled with the
+//! metric's name, `step` on the x axis and the metric on the y axis, ticks and numbers on
+//! both. A long noisy curve (50 points or more) is drawn faint with its trailing mean
+//! on top; when the file also holds `eval_<name>`, that curve joins `<name>.png`. A legend
+//! names the curves whenever there is more than one. Exact values are in the JSONL file.
 
 use std::path::{Path, PathBuf};
 
-use plotters::prelude::*;
+use prefopt_plot::{Axis, Rgb, Series, XyChart};
 
 use crate::error::{Error, Result, io};
 use crate::metrics::read_metrics;
 
-/// Size of the PNGs, in pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PlotSize {
-    /// Width.
-    pub width: u32,
-    /// Height.
-    pub height: u32,
-}
+pub use prefopt_plot::PlotSize;
 
-impl Default for PlotSize {
-    fn default() -> Self {
-        Self {
-            width: 800,
-            height: 500,
-        }
+/// From this many points on, a curve is also drawn as its trailing mean.
+const SMOOTH_FROM: usize = 50;
+
+const RAW: Rgb = Rgb(160, 190, 225);
+const TRAIN: Rgb = Rgb(31, 119, 180);
+const EVAL: Rgb = Rgb(230, 110, 0);
+
+/// Draws the curve `(step, value)` of the metric `name` into a PNG at `out`, with the eval
+/// curve `(step, value)` beside it when `eval` is not empty.
+pub fn plot_curve(
+    name: &str,
+    points: &[(f64, f64)],
+    eval: &[(f64, f64)],
+    out: &Path,
+    size: PlotSize,
+) -> Result<()> {
+    let mut chart = XyChart::new(name, Axis::new("step"), Axis::new(name)).with_size(size);
+    let label = if eval.is_empty() { name } else { "train" };
+    if points.len() >= SMOOTH_FROM {
+        let window = (points.len() / 20).max(5);
+        chart = chart
+            .with_series(Series::line(label, points.iter().copied()).with_colour(RAW))
+            .with_series(
+                Series::line(
+                    format!("{label}, mean of last {window}"),
+                    trailing_mean(points, window),
+                )
+                .with_colour(TRAIN),
+            );
+    } else {
+        chart = chart.with_series(Series::line(label, points.iter().copied()).with_colour(TRAIN));
     }
-}
-
-/// Draws one curve `(step, value)` into a PNG at `out`.
-pub fn plot_curve(points: &[(f64, f64)], out: &Path, size: PlotSize) -> Result<()> {
-    let err = |e: &dyn std::fmt::Display| Error::Plot {
+    if !eval.is_empty() {
+        chart = chart.with_series(Series::line("eval", eval.iter().copied()).with_colour(EVAL));
+    }
+    chart.write_png(out).map_err(|e| Error::Plot {
         path: out.to_path_buf(),
         reason: e.to_string(),
-    };
-    let finite: Vec<(f64, f64)> = points
-        .iter()
-        .copied()
-        .filter(|(x, y)| x.is_finite() && y.is_finite())
-        .collect();
-    let (x0, x1) = padded_range(finite.iter().map(|p| p.0));
-    let (y0, y1) = padded_range(finite.iter().map(|p| p.1));
-
-    let root = BitMapBackend::new(out, (size.width, size.height)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(&e))?;
-    let mut chart = ChartBuilder::on(&root)
-        .margin(12)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(|e| err(&e))?;
-    let grid = RGBColor(220, 220, 220);
-    for i in 0..=4 {
-        let f = f64::from(i) / 4.0;
-        let (x, y) = (x0 + f * (x1 - x0), y0 + f * (y1 - y0));
-        chart
-            .draw_series(LineSeries::new([(x, y0), (x, y1)], &grid))
-            .map_err(|e| err(&e))?;
-        chart
-            .draw_series(LineSeries::new([(x0, y), (x1, y)], &grid))
-            .map_err(|e| err(&e))?;
-    }
-    chart
-        .draw_series(LineSeries::new(
-            [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)],
-            &BLACK,
-        ))
-        .map_err(|e| err(&e))?;
-    chart
-        .draw_series(LineSeries::new(finite, BLUE.stroke_width(2)))
-        .map_err(|e| err(&e))?;
-    root.present().map_err(|e| err(&e))?;
+    })?;
     Ok(())
 }
 
@@ -85,17 +68,42 @@ pub fn plot_metrics_file(jsonl: &Path, out_dir: &Path, size: PlotSize) -> Result
     names.sort();
     names.dedup();
     std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
-    let mut written = Vec::new();
-    for name in names {
-        let points: Vec<(f64, f64)> = records
+    let curve = |name: &str| -> Vec<(f64, f64)> {
+        records
             .iter()
-            .filter_map(|r| r.get(&name).map(|v| (r.step as f64, v)))
-            .collect();
-        let file = out_dir.join(format!("{}.png", file_stem(&name)));
-        plot_curve(&points, &file, size)?;
+            .filter_map(|r| r.get(name).map(|v| (r.step as f64, v)))
+            .collect()
+    };
+    let mut written = Vec::new();
+    for name in &names {
+        let eval = if name.starts_with("eval_") {
+            Vec::new()
+        } else {
+            curve(&format!("eval_{name}"))
+        };
+        let file = out_dir.join(format!("{}.png", file_stem(name)));
+        plot_curve(name, &curve(name), &eval, &file, size)?;
         written.push(file);
     }
     Ok(written)
+}
+
+/// Each point's value replaced by the mean of it and the `window - 1` points before it.
+fn trailing_mean(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
+    points
+        .iter()
+        .enumerate()
+        .map(|(i, &(x, _))| {
+            let seen = &points[(i + 1).saturating_sub(window)..=i];
+            let finite: Vec<f64> = seen.iter().map(|p| p.1).filter(|v| v.is_finite()).collect();
+            let mean = if finite.is_empty() {
+                f64::NAN
+            } else {
+                finite.iter().sum::<f64>() / finite.len() as f64
+            };
+            (x, mean)
+        })
+        .collect()
 }
 
 fn file_stem(metric: &str) -> String {
@@ -111,30 +119,17 @@ fn file_stem(metric: &str) -> String {
         .collect()
 }
 
-/// `[min, max]` with 5 % padding; a width-0 or empty range becomes a unit range.
-fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
-    if !lo.is_finite() {
-        return (0.0, 1.0);
-    }
-    if hi - lo <= f64::EPSILON * lo.abs().max(1.0) {
-        return (lo - 0.5, hi + 0.5);
-    }
-    let pad = 0.05 * (hi - lo);
-    (lo - pad, hi + pad)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn names_and_ranges() {
+    fn names_and_smoothing() {
         assert_eq!(file_stem("rewards/chosen"), "rewards_chosen");
-        assert_eq!(padded_range([1.0, 3.0].into_iter()), (0.9, 3.1));
-        assert_eq!(padded_range([2.0].into_iter()), (1.5, 2.5));
-        assert_eq!(padded_range(std::iter::empty()), (0.0, 1.0));
+        let points = [(1.0, 1.0), (2.0, 3.0), (3.0, f64::NAN), (4.0, 5.0)];
+        assert_eq!(
+            trailing_mean(&points, 2),
+            vec![(1.0, 1.0), (2.0, 2.0), (3.0, 3.0), (4.0, 5.0)]
+        );
     }
 }

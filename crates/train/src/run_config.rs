@@ -23,10 +23,13 @@ use prefopt_objectives::lipo::LipoConfig;
 use prefopt_objectives::nextquill::{DataEffectSource, NextQuillConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, invalid};
+use crate::error::Result;
+use crate::optimizer::AdamW;
 use crate::personalization_section::{PersonalMethod, PersonalizationSection};
+use crate::train_objective::TrainObjective;
 use crate::trainer_config::TrainerConfig;
 use crate::trainer_state::config_hash;
+use prefopt_core::invalid;
 
 /// Which objective a run optimises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,8 +205,14 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    /// Checks the required keys and every section's values.
-    pub fn validate(&self, method: Method) -> Result<()> {
+    /// Checks the required keys and every section's values, once, and builds what they
+    /// describe: the objective of `method` and the optimizer. The trainer
+    /// ([`crate::train`]) runs on the result and builds neither again.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) naming the key, or the objective's
+    /// own error naming its key.
+    pub fn init(self, method: Method) -> Result<ValidRunConfig> {
         if self.model.path.as_os_str().is_empty() {
             return Err(invalid("model.path", "is required"));
         }
@@ -225,11 +234,10 @@ impl RunConfig {
                 "must be >= 1",
             ));
         }
-        self.training.validate()?;
+        let optimizer = self.training.init()?;
         match method {
-            Method::Sft => {}
+            Method::Sft | Method::Lipo => {}
             Method::Dpo => {
-                self.dpo.clone().init()?;
                 if self.dpo.use_weighting {
                     return Err(invalid(
                         "dpo.use_weighting",
@@ -237,14 +245,8 @@ impl RunConfig {
                     ));
                 }
             }
-            Method::Lipo => {
-                self.lipo.init()?;
-            }
             Method::NextQuill => {
                 self.personalization.validate()?;
-                if self.personalization.method == PersonalMethod::NextQuill {
-                    self.nextquill.init()?;
-                }
                 if self.data.max_length.is_some() {
                     return Err(invalid(
                         "data.max_length",
@@ -253,7 +255,13 @@ impl RunConfig {
                 }
             }
         }
-        Ok(())
+        let objective = TrainObjective::new(method, &self)?;
+        Ok(ValidRunConfig {
+            config: self,
+            method,
+            objective,
+            optimizer,
+        })
     }
 
     /// Whether a `nextquill` run needs the frozen data model (`data_effect_source = "fixed"`).
@@ -295,6 +303,43 @@ impl RunConfig {
     }
 }
 
+/// A [`RunConfig`] checked by [`RunConfig::init`] for one [`Method`], with the objective and
+/// the optimizer it describes, built once: what [`crate::train`] runs.
+#[derive(Debug)]
+pub struct ValidRunConfig {
+    config: RunConfig,
+    method: Method,
+    objective: TrainObjective,
+    optimizer: AdamW,
+}
+
+impl ValidRunConfig {
+    /// The checked config.
+    pub fn config(&self) -> &RunConfig {
+        &self.config
+    }
+
+    /// The method it was checked for.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The objective built from the config's `[dpo]` / `[lipo]` / `[nextquill]` table.
+    pub fn objective(&self) -> &TrainObjective {
+        &self.objective
+    }
+
+    /// The optimizer built from `[training]` (no state yet).
+    pub fn optimizer(&self) -> &AdamW {
+        &self.optimizer
+    }
+
+    /// The parts, for the trainer.
+    pub(crate) fn into_parts(self) -> (RunConfig, Method, TrainObjective, AdamW) {
+        (self.config, self.method, self.objective, self.optimizer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,23 +353,44 @@ mod tests {
 
     #[test]
     fn required_keys_and_section_values_are_checked_by_name() {
-        let field = |c: &RunConfig, m: Method| match c.validate(m).unwrap_err() {
-            crate::Error::InvalidConfig { field, .. } => field.to_string(),
+        let field = |c: &RunConfig, m: Method| match c.clone().init(m).unwrap_err() {
+            crate::Error::InvalidConfig(prefopt_core::InvalidConfig { field, .. }) => {
+                field.to_string()
+            }
             crate::Error::Objective(e) => e.to_string(),
             e => panic!("unexpected {e}"),
         };
         assert_eq!(field(&RunConfig::default(), Method::Sft), "model.path");
         let mut c = minimal();
-        c.validate(Method::Dpo).unwrap();
+        c.clone().init(Method::Dpo).unwrap();
         c.dpo.beta = 0.0;
         assert!(field(&c, Method::Dpo).contains("beta"));
-        c.validate(Method::Sft).unwrap(); // [dpo] is not used by sft
+        c.clone().init(Method::Sft).unwrap(); // [dpo] is not used by sft
         c = minimal();
         c.dpo.use_weighting = true;
         assert_eq!(field(&c, Method::Dpo), "dpo.use_weighting");
         c = minimal();
         c.training.per_device_train_batch_size = 0;
         assert_eq!(field(&c, Method::Lipo), "per_device_train_batch_size");
+    }
+
+    #[test]
+    fn init_keeps_the_objective_and_optimizer_it_built() {
+        let mut c = minimal();
+        c.dpo.beta = 0.3;
+        c.training.adam_beta1 = 0.8;
+        let valid = c.clone().init(Method::Dpo).unwrap();
+        assert_eq!(valid.method(), Method::Dpo);
+        assert_eq!(valid.config(), &c);
+        match valid.objective() {
+            TrainObjective::Dpo(dpo) => assert_eq!(dpo.config().beta, 0.3),
+            other => panic!("expected a DPO objective, got {other:?}"),
+        }
+        assert_eq!(valid.optimizer().config().beta1, 0.8);
+        let valid = c.clone().init(Method::Lipo).unwrap();
+        assert!(matches!(valid.objective(), TrainObjective::Lipo(_)));
+        let sft = c.init(Method::Sft).unwrap();
+        assert!(matches!(sft.objective(), TrainObjective::Sft));
     }
 
     #[test]

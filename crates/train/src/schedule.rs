@@ -22,7 +22,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, invalid};
+use crate::error::Result;
+use prefopt_core::invalid;
 
 /// The schedule family, with Hugging Face's `lr_scheduler_type` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -78,6 +79,24 @@ impl LrSchedule {
         total_steps: u64,
         kwargs: LrSchedulerKwargs,
     ) -> Result<Self> {
+        let (num_cycles, min_lr_rate) = Self::resolve(kind, learning_rate, kwargs)?;
+        Ok(Self {
+            learning_rate,
+            kind,
+            warmup_steps,
+            total_steps,
+            num_cycles,
+            min_lr_rate,
+        })
+    }
+
+    /// Checks `learning_rate` and `kwargs` against `kind` (what [`LrSchedule::new`] checks,
+    /// without the step counts a schedule needs) and returns `(num_cycles, min_lr_rate)`.
+    pub(crate) fn resolve(
+        kind: LrSchedulerType,
+        learning_rate: f64,
+        kwargs: LrSchedulerKwargs,
+    ) -> Result<(f64, f64)> {
         if !(learning_rate.is_finite() && learning_rate >= 0.0) {
             return Err(invalid(
                 "learning_rate",
@@ -135,14 +154,7 @@ impl LrSchedule {
                 format!("the minimum lr must be between 0 and the peak lr (rate {min_lr_rate})"),
             ));
         }
-        Ok(Self {
-            learning_rate,
-            kind,
-            warmup_steps,
-            total_steps,
-            num_cycles,
-            min_lr_rate,
-        })
+        Ok((num_cycles, min_lr_rate))
     }
 
     /// The lr used by optimizer step `step` (0-based).

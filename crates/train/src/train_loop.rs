@@ -4,6 +4,7 @@
 //! is written to `output_dir`'s checkpoints; if it fails and `output_dir` did not exist before,
 //! the directory is removed again, so bad input leaves nothing behind.
 
+use prefopt_core::invalid;
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
@@ -18,13 +19,14 @@ use crate::clip::clip_grad_norm;
 use crate::error::{Error, Result, io, json};
 use crate::examples::{LoadedSplit, load_split};
 use crate::metrics::{MetricsLog, MetricsRecord, check_finite};
+use crate::optimizer::AdamW;
 use crate::personal_eval::{
     PersonalEvalOptions, PersonalEvalReport, evaluate_and_write, load_test_split,
 };
 use crate::plot::{PlotSize, plot_metrics_file};
 use crate::progress::TrainProgress;
 use crate::reference_logps::{Reference, Split, precompute};
-use crate::run_config::{Method, RunConfig};
+use crate::run_config::{Method, RunConfig, ValidRunConfig};
 use crate::train_objective::TrainObjective;
 use crate::trainer_state::TrainerState;
 
@@ -76,8 +78,8 @@ pub fn copy_tokenizer_files(from: &Path, to: &Path) -> Result<()> {
     for name in TOKENIZER_FILES {
         let src = from.join(name);
         if src.is_file() && from != to {
-            let dst = to.join(name);
-            std::fs::copy(&src, &dst).map_err(io(&dst))?;
+            let bytes = std::fs::read(&src).map_err(io(&src))?;
+            prefopt_core::write_atomic(&to.join(name), &bytes)?;
         }
     }
     Ok(())
@@ -87,13 +89,13 @@ pub fn copy_tokenizer_files(from: &Path, to: &Path) -> Result<()> {
 pub fn load_tokenizer(dir: &Path, chat_template: Option<&str>) -> Result<Tokenizer> {
     let files = TokenizerFiles::in_dir(dir);
     if !files.tokenizer_json.is_file() {
-        return Err(Error::InvalidConfig {
-            field: "model.tokenizer",
-            reason: format!(
+        return Err(invalid(
+            "model.tokenizer",
+            format!(
                 "no tokenizer: `{}` does not exist",
                 files.tokenizer_json.display()
             ),
-        });
+        ));
     }
     let mut tokenizer = Tokenizer::from_files(&files)?;
     if let Some(name) = chat_template {
@@ -102,26 +104,24 @@ pub fn load_tokenizer(dir: &Path, chat_template: Option<&str>) -> Result<Tokeniz
     Ok(tokenizer)
 }
 
-/// Runs SFT, DPO, LiPO or a personalisation method as `config` says, on `device` (a plain device; autodiff is added here).
-pub fn train(
-    config: &RunConfig,
-    method: Method,
-    device: &Device,
-    options: &TrainOptions,
-) -> Result<TrainReport> {
-    config.validate(method)?;
+/// Runs SFT, DPO, LiPO or a personalisation method as the checked config says (see
+/// [`RunConfig::init`]: `train(config.init(method)?, &device, &options)`), on `device` (a plain
+/// device; autodiff is added here), with the objective and optimizer `init` built.
+pub fn train(run: ValidRunConfig, device: &Device, options: &TrainOptions) -> Result<TrainReport> {
+    let (config, method, objective, optimizer) = run.into_parts();
+    let config = &config;
     let output_dir = config.training.output_dir.clone();
     let existed = output_dir.exists();
     if !options.resume && !list_checkpoints(&output_dir)?.is_empty() {
-        return Err(Error::InvalidConfig {
-            field: "training.output_dir",
-            reason: format!(
+        return Err(invalid(
+            "training.output_dir",
+            format!(
                 "`{}` already holds checkpoints: pass --resume to continue, or choose another directory",
                 output_dir.display()
             ),
-        });
+        ));
     }
-    match setup(config, method, device, options) {
+    match setup(config, method, objective, optimizer, device, options) {
         Ok(run) => run.run(config, options),
         Err(e) => {
             if !existed {
@@ -145,7 +145,7 @@ struct Run {
     test: Option<Vec<TokenizedPersonal>>,
     tokenizer_dir: PathBuf,
     model: CausalLm,
-    optimizer: crate::optimizer::AdamW,
+    optimizer: AdamW,
     state: TrainerState,
     resumed_from: Option<PathBuf>,
 }
@@ -153,6 +153,8 @@ struct Run {
 fn setup(
     config: &RunConfig,
     method: Method,
+    mut objective: TrainObjective,
+    optimizer: AdamW,
     device: &Device,
     options: &TrainOptions,
 ) -> Result<Run> {
@@ -182,7 +184,6 @@ fn setup(
         .or_else(|| tokenizer.eos())
         .map_or(0, |t| t.id);
     let collator = Collator::new(pad_id).with_truncation(data_options.truncation);
-    let mut objective = TrainObjective::new(method, config)?;
     if config.needs_frozen_data_model(method) {
         let dir = config.model.reference_dir();
         let frozen = CausalLm::load_hf(dir, device)?;
@@ -228,13 +229,12 @@ fn setup(
                 reason: "--resume was given but there is no checkpoint-N/ to resume from".into(),
             })?;
         let model = CausalLm::load_hf(&dir, &autodiff)?;
-        let resumed = Checkpointer::resume(&dir, model, config.training.optimizer().init()?)?;
+        let resumed = Checkpointer::resume(&dir, model, optimizer)?;
         resumed.state.check_config_hash(&state_hash)?;
         (resumed.model, resumed.optimizer, resumed.state, Some(dir))
     } else {
         let model = CausalLm::load_hf(&config.model.path, &autodiff)?;
         model.check_vocab(tokenizer.vocab_size())?;
-        let optimizer = config.training.optimizer().init()?;
         let state = TrainerState::new(config.training.seed, state_hash);
         (model, optimizer, state, None)
     };
@@ -292,7 +292,7 @@ impl Run {
         let config_path = output_dir.join(RUN_CONFIG_FILE);
         let text = serde_json::to_string_pretty(&json!({"method": self.method, "config": config}))
             .map_err(json(&config_path))?;
-        std::fs::write(&config_path, text + "\n").map_err(io(&config_path))?;
+        prefopt_core::write_atomic(&config_path, (text + "\n").as_bytes())?;
 
         let loader_config = LoaderConfig {
             shuffle: config.data.shuffle,

@@ -1,6 +1,7 @@
 //! The loss of one micro-batch for SFT, DPO, LiPO or NextQuill: model log-probs (or
 //! target-position logits) + reference rows → the objectives crate.
 
+use prefopt_core::invalid;
 use std::sync::Arc;
 
 use burn::prelude::*;
@@ -48,10 +49,11 @@ pub struct MicroOutput {
 }
 
 impl TrainObjective {
-    /// Builds the objective of `method` from the config sections. The personalisation
-    /// baselines (`context_sft`, `sft`) are [`TrainObjective::Sft`] on their prompt view. A
-    /// NextQuill objective with the fixed data-effect source needs [`Self::with_frozen`].
-    pub fn new(method: Method, config: &RunConfig) -> Result<Self> {
+    /// Builds the objective of `method` from the config sections; called once, by
+    /// [`RunConfig::init`]. The personalisation baselines (`context_sft`, `sft`) are
+    /// [`TrainObjective::Sft`] on their prompt view. A NextQuill objective with the fixed
+    /// data-effect source needs [`Self::with_frozen`].
+    pub(crate) fn new(method: Method, config: &RunConfig) -> Result<Self> {
         Ok(match method {
             Method::Sft => Self::Sft,
             Method::Dpo => Self::Dpo(config.dpo.init()?),
@@ -80,7 +82,7 @@ impl TrainObjective {
     }
 
     /// The loss and metrics of one micro-batch. `reference` holds one row per example (see
-    /// [`crate::reference_logps`]); unused for SFT.
+    /// [`Reference`](crate::Reference)); unused for SFT.
     pub fn forward(
         &self,
         model: &CausalLm,
@@ -251,8 +253,5 @@ fn check_rows(reference: &[Vec<f32>], b: usize, width: usize) -> Result<()> {
 }
 
 fn mismatch(reason: String) -> Error {
-    Error::InvalidConfig {
-        field: "reference log-probs",
-        reason,
-    }
+    invalid("reference log-probs", reason)
 }

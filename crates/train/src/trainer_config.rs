@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, invalid};
-use crate::optimizer::AdamWConfig;
+use crate::error::Result;
+use crate::optimizer::{AdamW, AdamWConfig};
 use crate::schedule::{LrSchedule, LrSchedulerKwargs, LrSchedulerType};
+use prefopt_core::invalid;
 
 /// Knobs every training method shares. Keys and defaults are HF `TrainingArguments`' (5.x), so a
 /// TRL config's values mean the same thing here; unknown keys are rejected.
@@ -88,6 +89,23 @@ impl Default for TrainerConfig {
 impl TrainerConfig {
     /// Checks every field; the error names the offending key.
     pub fn validate(&self) -> Result<()> {
+        self.check_loop()?;
+        self.optimizer().validate()?;
+        self.check_schedule()
+    }
+
+    /// Checks every field and builds the optimizer they describe (with no state yet): what a
+    /// run needs before it has data. The lr schedule needs the total step count, which depends
+    /// on the data set, so [`TrainerConfig::schedule`] builds it later from the checked fields.
+    pub fn init(&self) -> Result<AdamW> {
+        self.check_loop()?;
+        let optimizer = self.optimizer().init()?;
+        self.check_schedule()?;
+        Ok(optimizer)
+    }
+
+    /// The loop knobs (lr, warm-up, step counts, batch sizes, clipping).
+    fn check_loop(&self) -> Result<()> {
         if !(self.learning_rate.is_finite() && self.learning_rate >= 0.0) {
             return Err(invalid(
                 "learning_rate",
@@ -153,7 +171,11 @@ impl TrainerConfig {
                 ),
             ));
         }
-        self.optimizer().validate()?;
+        Ok(())
+    }
+
+    /// The logging / evaluation / saving intervals and the schedule type with its kwargs.
+    fn check_schedule(&self) -> Result<()> {
         for (field, value) in [
             ("logging_steps", self.logging_steps),
             ("save_steps", self.save_steps),
@@ -172,11 +194,9 @@ impl TrainerConfig {
             ));
         }
         // Type/kwargs combination, checked the way the schedule will be built.
-        LrSchedule::new(
+        LrSchedule::resolve(
             self.lr_scheduler_type,
             self.learning_rate,
-            0,
-            1,
             self.lr_scheduler_kwargs,
         )?;
         Ok(())
@@ -204,7 +224,7 @@ impl TrainerConfig {
             return Ok(self.max_steps as u64);
         }
         let batches = micro_batches_per_epoch.ok_or_else(|| {
-            invalid(
+            invalid::<crate::Error>(
                 "max_steps",
                 "must be set when the data set's length is unknown",
             )
@@ -266,7 +286,9 @@ mod tests {
 
     fn field_of(text: &str) -> String {
         match TrainerConfig::from_json_str(text).unwrap_err() {
-            crate::Error::InvalidConfig { field, .. } => field.to_string(),
+            crate::Error::InvalidConfig(prefopt_core::InvalidConfig { field, .. }) => {
+                field.to_string()
+            }
             e => panic!("unexpected error {e}"),
         }
     }
@@ -331,6 +353,32 @@ mod tests {
             field_of(r#"{"lr_scheduler_type": "cosine_with_min_lr"}"#),
             "lr_scheduler_kwargs"
         );
+    }
+
+    #[test]
+    fn init_checks_the_same_fields_and_builds_the_optimizer() {
+        let c = TrainerConfig {
+            weight_decay: 0.1,
+            adam_beta2: 0.95,
+            ..TrainerConfig::default()
+        };
+        let optimizer = c.init().unwrap();
+        assert_eq!(optimizer.config(), &c.optimizer());
+        for bad in [
+            r#"{"adam_beta1": 1.5}"#,
+            r#"{"save_steps": 0}"#,
+            r#"{"lr_scheduler_type": "cosine_with_min_lr"}"#,
+        ] {
+            let c: TrainerConfig = serde_json::from_str(bad).unwrap();
+            let field = |e: crate::Error| match e {
+                crate::Error::InvalidConfig(prefopt_core::InvalidConfig { field, .. }) => field,
+                e => panic!("unexpected error {e}"),
+            };
+            assert_eq!(
+                field(c.init().unwrap_err()),
+                field(c.validate().unwrap_err())
+            );
+        }
     }
 
     #[test]

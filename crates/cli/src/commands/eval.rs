@@ -2,16 +2,16 @@
 //! (`LlamaForSequenceClassification`), and the win rate against a second checkpoint.
 //!
 //! The reward model scores `prompt ids ++ completion ids` of the policy tokenizer, so it must
-//! share the policy's tokenizer (as TRL's reward-model evaluation assumes).
+//! share the policy's tokenizer (as TRL's reward-model evaluation assumes). Scoring and the
+//! win rate are `prefopt_rl`'s ([`prefopt_rl::score_completions`],
+//! [`prefopt_rl::RewardEvalReport`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use burn::prelude::*;
 use prefopt_models::{CausalLm, SequenceClassifier};
-use serde::Serialize;
 
-use super::generate::{Completion, GenerationArgs, complete, load_tokenizer, write_atomic};
+use super::generate::{GenerationArgs, complete, load_tokenizer};
 use crate::device::DeviceChoice;
 
 /// Arguments of `prefopt eval`.
@@ -44,38 +44,7 @@ pub struct EvalArgs {
 }
 
 /// What `prefopt eval` reports.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EvalReport {
-    /// Number of prompts scored.
-    pub num_prompts: usize,
-    /// Mean reward of `--model`'s completions.
-    pub mean_reward: f64,
-    /// Mean reward of `--baseline`'s completions.
-    pub baseline_mean_reward: Option<f64>,
-    /// Fraction of prompts where `--model`'s reward is higher (ties count ½).
-    pub win_rate: Option<f64>,
-    /// Prompts with equal rewards.
-    pub ties: Option<usize>,
-}
-
-fn rewards(
-    reward_model: &SequenceClassifier,
-    completions: &[Completion],
-    batch_size: usize,
-    pad_id: u32,
-    device: &Device,
-) -> anyhow::Result<Vec<f64>> {
-    let mut out = Vec::with_capacity(completions.len());
-    for chunk in completions.chunks(batch_size.max(1)) {
-        let rows: Vec<Vec<u32>> = chunk
-            .iter()
-            .map(|c| c.prompt_ids.iter().chain(&c.tokens).copied().collect())
-            .collect();
-        let values = reward_model.rewards_for_rows(&rows, pad_id, device)?;
-        out.extend(values);
-    }
-    Ok(out)
-}
+pub use prefopt_rl::RewardEvalReport as EvalReport;
 
 /// Runs `prefopt eval` and returns its report.
 #[allow(clippy::print_stdout)] // the CLI's output is its product
@@ -93,43 +62,29 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<EvalReport> {
         .pad()
         .or_else(|| tokenizer.eos())
         .map_or(0, |t| t.id);
-    let score = |dir: &PathBuf| -> anyhow::Result<Vec<f64>> {
+    let score = |dir: &Path| -> anyhow::Result<Vec<f64>> {
         let model = CausalLm::load_hf(dir, &device)
             .with_context(|| format!("cannot load the model `{}`", dir.display()))?;
         model.check_vocab(tokenizer.vocab_size())?;
         let completions = complete(&model, &tokenizer, &args.prompts, &args.generation)?;
-        rewards(
+        let rows = completions
+            .iter()
+            .map(|c| (c.prompt_ids.as_slice(), c.tokens.as_slice()));
+        Ok(prefopt_rl::score_completions(
             &reward_model,
-            &completions,
-            args.generation.batch_size,
+            rows,
             pad_id,
+            args.generation.batch_size,
             &device,
-        )
+        )?)
     };
     let mine = score(&args.model)?;
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-    let mut report = EvalReport {
-        num_prompts: mine.len(),
-        mean_reward: mean(&mine),
-        baseline_mean_reward: None,
-        win_rate: None,
-        ties: None,
-    };
-    if let Some(baseline) = &args.baseline {
-        let theirs = score(baseline)?;
-        anyhow::ensure!(
-            theirs.len() == mine.len(),
-            "both checkpoints must complete every prompt"
-        );
-        let ties = mine.iter().zip(&theirs).filter(|(a, b)| a == b).count();
-        let wins = mine.iter().zip(&theirs).filter(|(a, b)| a > b).count();
-        report.baseline_mean_reward = Some(mean(&theirs));
-        report.win_rate = Some((wins as f64 + 0.5 * ties as f64) / mine.len().max(1) as f64);
-        report.ties = Some(ties);
-    }
+    let theirs = args.baseline.as_deref().map(score).transpose()?;
+    let report = EvalReport::new(&mine, theirs.as_deref())
+        .context("both checkpoints must complete every prompt")?;
     let text = serde_json::to_string_pretty(&report)? + "\n";
     if let Some(path) = &args.output {
-        write_atomic(path, &text)?;
+        prefopt_core::write_atomic(path, text.as_bytes())?;
     }
     print!("{text}");
     Ok(report)

@@ -1,20 +1,25 @@
 //! The `prefopt` command line: one subcommand per job.
 
+mod bench;
+mod demo;
 mod devices;
 mod eval;
 mod generate;
 mod grpo;
 mod personal_eval;
+mod study;
 mod train;
 
 use clap::{Parser, Subcommand};
 
 use crate::device::DeviceChoice;
 
+pub use demo::{DemoArgs, run as demo_command};
 pub use eval::{EvalArgs, EvalReport, run as eval_command};
 pub use generate::{Completion, GenerateArgs, GenerationArgs, run as generate_command};
 pub use grpo::{GrpoArgs, GrpoReport, run as grpo_command};
 pub use personal_eval::{PersonalEvalArgs, run as personal_eval_command};
+pub use study::{StudyArgs, run as study_command};
 pub use train::{TrainArgs, run as train_command};
 
 /// prefopt: preference optimization of generative models on burn.
@@ -43,10 +48,10 @@ pub enum Command {
     PersonalEval(PersonalEvalArgs),
     /// The controlled sentiment demo: SFT from scratch, then DPO and LiPO-λ against a known
     /// ground-truth reward, with a reward / KL table and plot (the README's main job).
-    Demo(prefopt_tasks::DemoArgs),
+    Demo(DemoArgs),
     /// The controlled NextQuill study: synthetic users with latent styles; SFT, ContextSFT,
     /// NextQuill and its ablations from the same weights; ROUGE on held-out users.
-    PersonalizationStudy(prefopt_tasks::StudyArgs),
+    PersonalizationStudy(StudyArgs),
     /// Online GRPO / Pref-GRPO: sample groups, score them, train on group-relative advantages.
     Grpo(GrpoArgs),
     /// Complete a JSONL file of prompts with a checkpoint.
@@ -72,7 +77,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// UniGenBench: judge images with an MLLM and score them as the official leaderboard does.
-    Unigenbench(prefopt_bench::cli::UnigenbenchArgs),
+    Unigenbench(bench::UnigenbenchArgs),
 }
 
 /// Runs one parsed command line.
@@ -83,20 +88,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Lipo(args) => train::run(prefopt_train::Method::Lipo, &args).map(drop),
         Command::Nextquill(args) => train::run(prefopt_train::Method::NextQuill, &args).map(drop),
         Command::PersonalEval(args) => personal_eval::run(&args).map(drop),
-        Command::Demo(args) => {
-            let device = args.device.parse::<DeviceChoice>()?.device()?;
-            Ok(prefopt_tasks::run_cli(args, device)?)
-        }
-        Command::PersonalizationStudy(args) => {
-            let device = args.device.parse::<DeviceChoice>()?.device()?;
-            Ok(prefopt_tasks::run_study_cli(&args, &device)?)
-        }
+        Command::Demo(args) => demo::run(&args).map(drop),
+        Command::PersonalizationStudy(args) => study::run(&args).map(drop),
         Command::Grpo(args) => grpo::run(&args).map(drop),
         Command::Generate(args) => generate::run(&args).map(drop),
         Command::Eval(args) => eval::run(&args).map(drop),
         Command::Devices { device } => devices::run(device),
         Command::Bench { benchmark } => match benchmark {
-            BenchCommand::Unigenbench(args) => Ok(prefopt_bench::cli::run(args)?),
+            BenchCommand::Unigenbench(args) => bench::run(&args),
         },
     }
 }

@@ -11,7 +11,7 @@ use prefopt_train::{
 };
 
 use crate::device::DeviceChoice;
-use crate::run_config_file::load_run_config;
+use prefopt_train::load_run_config;
 
 /// Arguments of `prefopt personal-eval`.
 #[derive(Debug, Clone, clap::Args)]

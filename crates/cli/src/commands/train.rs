@@ -3,10 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use prefopt_train::{Method, TrainOptions, TrainReport, latest_checkpoint};
+use prefopt_train::{Method, TrainOptions, TrainReport, latest_checkpoint, load_run_config};
 
 use crate::device::DeviceChoice;
-use crate::run_config_file::load_run_config;
 
 /// Arguments shared by `sft`, `dpo`, `lipo` and `nextquill`.
 #[derive(Debug, Clone, clap::Args)]
@@ -50,7 +49,11 @@ pub fn run(method: Method, args: &TrainArgs) -> anyhow::Result<TrainReport> {
         progress: !args.no_progress,
         no_plots: args.no_plots,
     };
-    let report = match prefopt_train::train(&config, method, &device, &options) {
+    let run = config
+        .clone()
+        .init(method)
+        .with_context(|| format!("{} run failed", method.as_str()))?;
+    let report = match prefopt_train::train(run, &device, &options) {
         Ok(report) => report,
         Err(e @ prefopt_train::Error::NonFinite { .. }) => {
             let last = latest_checkpoint(&config.training.output_dir)

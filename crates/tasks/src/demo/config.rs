@@ -267,6 +267,20 @@ impl DemoConfig {
         })
     }
 
+    /// The configuration of one demo run: `file` (TOML, missing keys take the defaults) or
+    /// the defaults, with `seed` (when given) replacing the config's `seed`; checked.
+    pub fn load(file: Option<&Path>, seed: Option<u64>) -> Result<Self> {
+        let mut config = match file {
+            Some(path) => Self::from_toml_file(path)?,
+            None => Self::default(),
+        };
+        if let Some(seed) = seed {
+            config.seed = seed;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
     /// Checks every value; the error names the key.
     pub fn validate(&self) -> Result<()> {
         let bad = |key: &str, why: String| Err(TaskError::InvalidInput(format!("{key}: {why}")));
@@ -358,6 +372,22 @@ mod tests {
         assert_eq!(config.dpo.beta, 0.5);
         assert_eq!(config.dpo.batch_size, DemoConfig::default().dpo.batch_size);
         assert_eq!(config.lipo, DemoConfig::default().lipo);
+    }
+
+    #[test]
+    fn load_takes_the_file_or_the_defaults_and_overrides_the_seed() {
+        let config = DemoConfig::load(None, Some(3)).unwrap();
+        assert_eq!(config.seed, 3);
+        assert_eq!(config.dpo, DemoConfig::default().dpo);
+        assert_eq!(DemoConfig::load(None, None).unwrap(), DemoConfig::default());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo.toml");
+        std::fs::write(&path, "seed = 5\n[dpo]\nbeta = 0.5\n").unwrap();
+        let config = DemoConfig::load(Some(&path), None).unwrap();
+        assert_eq!((config.seed, config.dpo.beta), (5, 0.5));
+        assert_eq!(DemoConfig::load(Some(&path), Some(9)).unwrap().seed, 9);
+        let err = DemoConfig::load(Some(&dir.path().join("nope.toml")), None).unwrap_err();
+        assert!(err.to_string().contains("nope.toml"), "{err}");
     }
 
     #[test]

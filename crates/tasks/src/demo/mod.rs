@@ -1,7 +1,6 @@
 //! The controlled sentiment demo (issue 4): the model-dependent half, wired to
 //! `prefopt-models` and `prefopt-train`.
 
-pub mod cli;
 pub mod config;
 pub mod evaluation;
 pub mod pipeline;

@@ -15,7 +15,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use burn::prelude::Device;
-use prefopt_data::{SplitMix64, Tokenizer};
+use prefopt_core::SplitMix64;
+use prefopt_data::Tokenizer;
 use prefopt_models::{CausalLm, LlamaConfig};
 
 use crate::error::{Result, TaskError};

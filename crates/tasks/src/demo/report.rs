@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, TaskError};
+use crate::error::Result;
 use crate::jsonl_writer::write_json;
 use crate::summary_table::{SummaryRow, summary_table};
 
@@ -165,9 +165,8 @@ impl DemoReport {
             d.lists,
         ));
         s.push_str(&format!(
-            "Plot `{}` (no text: prefopt ships no font): x = KL to SFT, grid every {} nats; \
-             y = mean reward, grid every {} (the darker line is reward 0); whiskers ± 1 s.e.; \
-             colours: {}.\n\n",
+            "Plot `{}`: x = KL to SFT (nats), ticks every {} nats; y = mean reward, ticks \
+             every {} (the darker line is reward 0); whiskers ± 1 s.e.; colours: {}.\n\n",
             self.plot
                 .path
                 .file_name()
@@ -197,7 +196,7 @@ impl DemoReport {
         let json = dir.join("results.json");
         write_json(&json, self)?;
         let md = dir.join("results.md");
-        std::fs::write(&md, self.markdown()).map_err(|e| TaskError::io(&md, e))?;
+        prefopt_core::write_atomic(&md, self.markdown().as_bytes())?;
         Ok((json, md))
     }
 }

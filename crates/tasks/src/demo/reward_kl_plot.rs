@@ -1,13 +1,12 @@
-//! The reward–KL scatter of the demo (the DPO paper's Fig. 2 left, one point per method).
-//!
-//! plotters' `ab_glyph` text backend needs a font registered at run time and prefopt ships
-//! none, so the PNG has **no text**: each method has a fixed colour ([`method_colour`]),
-//! the grid lines sit at round values whose spacing [`PlotGrid`] returns (the caller writes
-//! it next to the table), and the whiskers are ± one standard error of each axis.
+//! The reward–KL scatter of the demo (the DPO paper's Fig. 2 left, one point per method),
+//! drawn with `prefopt-plot`: a title, the KL to the SFT policy (nats) on the x axis and the
+//! mean ground-truth reward on the y axis, ticks at round values (whose spacing [`PlotGrid`]
+//! returns), a darker line at reward 0, one colour per method ([`method_colour`]) named in
+//! the legend, and whiskers of ± one standard error on each axis.
 
 use std::path::{Path, PathBuf};
 
-use plotters::prelude::*;
+use prefopt_plot::{Axis, PALETTE, PlotSize, Rgb, Series, XyChart};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TaskError};
@@ -41,33 +40,19 @@ pub struct PlotGrid {
 }
 
 /// The colour of a method: SFT black, DPO blue, LiPO red, best-of-K green, others grey.
-pub fn method_colour(method: &str) -> RGBColor {
+pub fn method_colour(method: &str) -> Rgb {
     let m = method.to_ascii_lowercase();
     if m.starts_with("sft") {
-        RGBColor(0, 0, 0)
+        Rgb::BLACK
     } else if m.starts_with("dpo") {
-        RGBColor(31, 119, 180)
+        Rgb(31, 119, 180)
     } else if m.starts_with("lipo") {
-        RGBColor(214, 39, 40)
+        Rgb(214, 39, 40)
     } else if m.starts_with("best") {
-        RGBColor(44, 160, 44)
+        Rgb(44, 160, 44)
     } else {
-        RGBColor(127, 127, 127)
+        Rgb::GREY
     }
-}
-
-/// The smallest of 1, 2, 5 × 10^n that cuts `span` into at most 8 intervals.
-fn nice_step(span: f64) -> f64 {
-    if !(span.is_finite() && span > 0.0) {
-        return 1.0;
-    }
-    let raw = span / 8.0;
-    let base = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .into_iter()
-        .map(|m| m * base)
-        .find(|&s| s >= raw)
-        .unwrap_or(10.0 * base)
 }
 
 /// `[lo, hi]` widened by 10 % of its span (at least `min_span` wide), with `lo` kept at
@@ -94,21 +79,16 @@ fn axis_range(values: &[f64], floor: Option<f64>, min_span: f64) -> (f64, f64) {
     (lo, hi + pad)
 }
 
-fn hex(c: RGBColor) -> String {
-    format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
-}
-
 /// Draws the scatter into `out` (PNG, `width × height` pixels) and says where its grid is.
+///
+/// Each method gets [`method_colour`], or the first unused palette colour when an earlier
+/// method already has that colour.
 pub fn plot_reward_kl(
     points: &[PlotPoint],
     out: &Path,
     width: u32,
     height: u32,
 ) -> Result<PlotGrid> {
-    let err = |e: &dyn std::fmt::Display| TaskError::Plot {
-        path: out.to_path_buf(),
-        reason: e.to_string(),
-    };
     let xs: Vec<f64> = points
         .iter()
         .flat_map(|p| [p.kl - p.kl_std_error, p.kl + p.kl_std_error])
@@ -119,80 +99,38 @@ pub fn plot_reward_kl(
         .collect();
     let (x0, x1) = axis_range(&xs, Some(0.0), 0.5);
     let (y0, y1) = axis_range(&ys, None, 0.1);
-    let (kl_step, reward_step) = (nice_step(x1 - x0), nice_step(y1 - y0));
-
-    let root = BitMapBackend::new(out, (width, height)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(&e))?;
-    let mut chart = ChartBuilder::on(&root)
-        .margin(16)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(|e| err(&e))?;
-    let grid = RGBColor(225, 225, 225);
-    let mut x = (x0 / kl_step).ceil() * kl_step;
-    while x <= x1 {
-        chart
-            .draw_series(LineSeries::new([(x, y0), (x, y1)], &grid))
-            .map_err(|e| err(&e))?;
-        x += kl_step;
-    }
-    let mut y = (y0 / reward_step).ceil() * reward_step;
-    while y <= y1 {
-        // The zero-reward line is darker: the SFT corpus' mean reward is ≈ 0.
-        let colour = if y.abs() < 0.5 * reward_step {
-            RGBColor(150, 150, 150)
-        } else {
-            grid
-        };
-        chart
-            .draw_series(LineSeries::new([(x0, y), (x1, y)], &colour))
-            .map_err(|e| err(&e))?;
-        y += reward_step;
-    }
-    chart
-        .draw_series(LineSeries::new(
-            [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)],
-            &BLACK,
-        ))
-        .map_err(|e| err(&e))?;
+    let mut chart = XyChart::new(
+        "Ground-truth reward vs KL to the SFT policy",
+        Axis::new("KL(π ‖ π_SFT) (nats)").with_range(x0, x1),
+        Axis::new("mean ground-truth reward").with_range(y0, y1),
+    )
+    .with_size(PlotSize::new(width, height));
     let mut colours = Vec::new();
     for p in points
         .iter()
         .filter(|p| p.kl.is_finite() && p.reward.is_finite())
     {
-        let c = method_colour(&p.method);
-        colours.push((p.method.clone(), hex(c)));
-        let style = c.stroke_width(2);
-        chart
-            .draw_series(LineSeries::new(
-                [
-                    (p.kl - p.kl_std_error, p.reward),
-                    (p.kl + p.kl_std_error, p.reward),
-                ],
-                style,
-            ))
-            .map_err(|e| err(&e))?;
-        chart
-            .draw_series(LineSeries::new(
-                [
-                    (p.kl, p.reward - p.reward_std_error),
-                    (p.kl, p.reward + p.reward_std_error),
-                ],
-                style,
-            ))
-            .map_err(|e| err(&e))?;
-        chart
-            .draw_series(std::iter::once(Circle::new(
-                (p.kl, p.reward),
-                6,
-                c.filled(),
-            )))
-            .map_err(|e| err(&e))?;
+        // Two methods of one family (say two DPO β) must still be told apart.
+        let used = |c: &Rgb| colours.iter().any(|(_, hex)| *hex == c.hex());
+        let mut colour = method_colour(&p.method);
+        if used(&colour) {
+            colour = PALETTE.into_iter().find(|c| !used(c)).unwrap_or(colour);
+        }
+        colours.push((p.method.clone(), colour.hex()));
+        chart = chart.with_series(
+            Series::points(p.method.as_str(), [(p.kl, p.reward)])
+                .with_errors([(p.kl_std_error, p.reward_std_error)])
+                .with_colour(colour),
+        );
     }
-    root.present().map_err(|e| err(&e))?;
+    let axes = chart.write_png(out).map_err(|e| TaskError::Plot {
+        path: out.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     Ok(PlotGrid {
         path: out.to_path_buf(),
-        kl_step,
-        reward_step,
+        kl_step: axes.x.step,
+        reward_step: axes.y.step,
         colours,
     })
 }
@@ -202,15 +140,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn steps_and_ranges() {
-        assert_eq!(nice_step(4.0), 0.5);
-        assert_eq!(nice_step(0.8), 0.1);
-        assert_eq!(nice_step(1.2), 0.2);
-        assert_eq!(nice_step(f64::NAN), 1.0);
+    fn ranges() {
         // KL axis starts at 0 when no point is negative.
         assert_eq!(axis_range(&[0.0, 2.0], Some(0.0), 0.5), (0.0, 2.2));
         let (lo, hi) = axis_range(&[-0.1, 0.3], None, 0.1);
         assert!((lo + 0.14).abs() < 1e-12 && (hi - 0.34).abs() < 1e-12);
+        // A single point gets at least `min_span`.
+        let (lo, hi) = axis_range(&[1.0], None, 0.5);
+        assert!((lo - 0.7).abs() < 1e-12 && (hi - 1.3).abs() < 1e-12);
     }
 
     #[test]
@@ -231,13 +168,30 @@ mod tests {
                 point("LiPO-λ", 2.0, 0.5),
             ],
             &out,
-            400,
-            300,
+            800,
+            600,
         )
         .unwrap();
         let bytes = std::fs::read(&out).unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        let (w, h) = (&bytes[16..20], &bytes[20..24]);
+        assert_eq!(
+            (w, h),
+            (&800u32.to_be_bytes()[..], &600u32.to_be_bytes()[..])
+        );
         assert_eq!(grid.colours[1], ("DPO".to_string(), "#1f77b4".to_string()));
         assert_eq!(grid.kl_step, 0.5);
+        assert_eq!(grid.reward_step, 0.1);
+        assert_eq!(grid.colours.len(), 3);
+        // A second DPO point gets a colour of its own.
+        let grid = plot_reward_kl(
+            &[point("DPO β=0.1", 1.5, 0.4), point("DPO β=0.5", 0.5, 0.2)],
+            &out,
+            800,
+            600,
+        )
+        .unwrap();
+        assert_eq!(grid.colours[0].1, "#1f77b4");
+        assert_ne!(grid.colours[1].1, "#1f77b4");
     }
 }

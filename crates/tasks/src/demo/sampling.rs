@@ -2,8 +2,8 @@
 //! the two model calls of the demo outside training.
 
 use burn::prelude::*;
-use prefopt_data::{Collator, SplitMix64, TokenBatch, Tokenizer};
-use prefopt_models::{CausalLm, GenerationConfig};
+use prefopt_data::{Collator, TokenBatch, Tokenizer};
+use prefopt_models::{BatchSeeds, BatchedGenerationConfig, CausalLm, GenerationConfig};
 
 use crate::error::{Result, TaskError};
 use crate::labeling::ScoredPrompt;
@@ -58,7 +58,8 @@ pub struct SamplingOptions {
     pub max_new_tokens: usize,
     /// Rows generated together.
     pub batch_rows: usize,
-    /// Seed of the sampling; batch `i` uses the `i`-th draw of a SplitMix64 stream of it.
+    /// Seed of the sampling; batch `i` uses the `i`-th draw of a SplitMix64 stream of it
+    /// ([`BatchSeeds::Drawn`]).
     pub seed: u64,
 }
 
@@ -89,32 +90,31 @@ pub fn sample_completions(
         });
     }
     // Row r is sample r % per_prompt of prompt r / per_prompt.
-    let total = prompts.len() * per_prompt;
-    let mut seeds = SplitMix64::new(options.seed);
-    for start in (0..total).step_by(options.batch_rows) {
-        let end = (start + options.batch_rows).min(total);
-        let batch: Vec<Vec<u32>> = (start..end)
-            .map(|r| out[r / per_prompt].prompt_ids.clone())
-            .collect();
-        let mut generation = GenerationConfig::new()
-            .with_max_new_tokens(options.max_new_tokens)
-            .with_do_sample(true)
-            .with_temperature(options.temperature)
-            .with_seed(seeds.next_u64());
-        if !eos.is_empty() {
-            generation = generation.with_eos_token_ids(Some(eos.clone()));
-        }
-        if pad.is_some() {
-            generation = generation.with_pad_token_id(pad);
-        }
-        let generated = model.generate(&batch, &generation)?;
-        for (r, ids) in (start..end).zip(generated.tokens) {
-            let text_ids: Vec<u32> = ids.iter().copied().filter(|t| !eos.contains(t)).collect();
-            let text = tokenizer.decode(&text_ids, true)?;
-            let item = &mut out[r / per_prompt];
-            item.completion_ids.push(ids);
-            item.completions.push(text);
-        }
+    let rows: Vec<Vec<u32>> = out
+        .iter()
+        .flat_map(|item| std::iter::repeat_n(item.prompt_ids.clone(), per_prompt))
+        .collect();
+    let mut generation = GenerationConfig::new()
+        .with_max_new_tokens(options.max_new_tokens)
+        .with_do_sample(true)
+        .with_temperature(options.temperature)
+        .with_seed(options.seed);
+    if !eos.is_empty() {
+        generation = generation.with_eos_token_ids(Some(eos.clone()));
+    }
+    if pad.is_some() {
+        generation = generation.with_pad_token_id(pad);
+    }
+    let config = BatchedGenerationConfig::new(generation)
+        .with_batch_size(options.batch_rows)
+        .with_seeds(BatchSeeds::Drawn);
+    let generated = model.generate_batched(&rows, &config)?;
+    for (r, ids) in generated.tokens.into_iter().enumerate() {
+        let text_ids: Vec<u32> = ids.iter().copied().filter(|t| !eos.contains(t)).collect();
+        let text = tokenizer.decode(&text_ids, true)?;
+        let item = &mut out[r / per_prompt];
+        item.completion_ids.push(ids);
+        item.completions.push(text);
     }
     Ok(out)
 }

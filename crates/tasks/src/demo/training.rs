@@ -77,13 +77,13 @@ fn run_config(run: &StageRun, training: TrainerConfig) -> RunConfig {
     }
 }
 
-fn finish(config: &RunConfig, method: Method, device: &Device) -> Result<(CausalLm, PathBuf)> {
+fn finish(config: RunConfig, method: Method, device: &Device) -> Result<(CausalLm, PathBuf)> {
     let options = TrainOptions {
         resume: false,
         progress: false,
         no_plots: false,
     };
-    let report = train(config, method, device, &options)?;
+    let report = train(config.init(method)?, device, &options)?;
     tracing::info!(
         method = method.as_str(),
         steps = report.global_step,
@@ -107,7 +107,7 @@ pub(crate) fn sft(
         stage.learning_rate,
         stage.warmup_ratio,
     );
-    finish(&run_config(run, training), Method::Sft, device)
+    finish(run_config(run, training), Method::Sft, device)
 }
 
 /// The run config shared by the DPO and LiPO stages: `stage`'s trainer settings.
@@ -133,7 +133,7 @@ pub(crate) fn dpo(
         beta: stage.beta,
         ..DpoConfig::default()
     };
-    finish(&config, Method::Dpo, device)
+    finish(config, Method::Dpo, device)
 }
 
 /// LiPO-λ on the lists, reference = the initial model, log-probs precomputed.
@@ -144,5 +144,5 @@ pub(crate) fn lipo(
 ) -> Result<(CausalLm, PathBuf)> {
     let mut config = align_config(run, stage);
     config.lipo = LipoConfig::new().with_beta(stage.beta);
-    finish(&config, Method::Lipo, device)
+    finish(config, Method::Lipo, device)
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use prefopt_data::SplitMix64;
+use prefopt_core::SplitMix64;
 
 use super::config::PersonalizationTaskConfig;
 use super::lexicon::{

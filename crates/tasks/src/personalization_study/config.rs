@@ -192,6 +192,22 @@ impl PersonalizationStudyConfig {
             .map_err(|e| TaskError::InvalidInput(format!("{}: {e}", path.display())))
     }
 
+    /// The configuration of one study: `file` (TOML, missing keys take the defaults), else
+    /// the smoke configuration when `smoke`, else the defaults; `seeds` (when given) replace
+    /// the config's `seeds`; checked.
+    pub fn load(file: Option<&Path>, smoke: bool, seeds: Option<&[u64]>) -> Result<Self> {
+        let mut config = match (file, smoke) {
+            (Some(path), _) => Self::from_toml_file(path)?,
+            (None, true) => Self::smoke(),
+            (None, false) => Self::default(),
+        };
+        if let Some(seeds) = seeds {
+            config.seeds = seeds.to_vec();
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
     /// Checks the values.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: &str| Err(TaskError::InvalidInput(m.to_string()));
@@ -226,5 +242,27 @@ impl PersonalizationStudyConfig {
             .init()
             .map_err(|e| TaskError::InvalidInput(format!("nextquill: {e}")))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_picks_file_smoke_or_default_and_overrides_the_seeds() {
+        let smoke = PersonalizationStudyConfig::load(None, true, None).unwrap();
+        assert_eq!(smoke, PersonalizationStudyConfig::smoke());
+        let default = PersonalizationStudyConfig::load(None, false, Some(&[4, 5])).unwrap();
+        assert_eq!(default.seeds, [4, 5]);
+        assert_eq!(default.arms, PersonalizationStudyConfig::default().arms);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("study.toml");
+        std::fs::write(&path, "steps = 3\n").unwrap();
+        let file = PersonalizationStudyConfig::load(Some(&path), true, None).unwrap();
+        assert_eq!(file.steps, 3);
+        assert_eq!(file.arms, PersonalizationStudyConfig::default().arms);
+        let err = PersonalizationStudyConfig::load(None, true, Some(&[])).unwrap_err();
+        assert!(err.to_string().contains("seeds"), "{err}");
     }
 }

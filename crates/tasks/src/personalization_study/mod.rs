@@ -2,7 +2,6 @@
 //! [`crate::personalization`]): NextQuill vs ContextSFT vs SFT, with the paper's ablation
 //! rows, scored by ROUGE on held-out users. `prefopt personalization-study` runs it.
 
-pub mod cli;
 pub mod config;
 pub mod run;
 pub mod table;

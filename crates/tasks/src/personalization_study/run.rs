@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::prelude::Device;
-use prefopt_bench::{corpus_bleu, corpus_rouge};
+use prefopt_core::{corpus_bleu, corpus_rouge};
 use prefopt_models::{CausalLm, LlamaConfig};
 use prefopt_objectives::nextquill::{DataEffectSource, NextQuillVariant};
 use prefopt_train::{
@@ -78,7 +78,7 @@ pub fn run_personalization_study(
             let (eval, final_loss) = if arm == StudyArm::Base {
                 (evaluate_untrained(&run, &init, device)?, None)
             } else {
-                let report = train(&run, Method::NextQuill, device, &quiet())?;
+                let report = train(run.init(Method::NextQuill)?, device, &quiet())?;
                 let eval = report.personal_eval.ok_or_else(|| {
                     TaskError::InvalidInput("the run has no held-out evaluation".into())
                 })?;
@@ -134,7 +134,7 @@ pub fn run_personalization_study(
         total_seconds: start.elapsed().as_secs_f64(),
     };
     let md = out.join("results.md");
-    std::fs::write(&md, &report.table).map_err(|e| TaskError::io(&md, e))?;
+    prefopt_core::write_atomic(&md, report.table.as_bytes())?;
     write_json(&out.join("results.json"), &report)?;
     Ok(report)
 }
@@ -225,7 +225,7 @@ fn initial_model(
     if let Some(pretrain) = &files.pretrain {
         run.data.train.clone_from(pretrain);
     }
-    train(&run, Method::NextQuill, device, &quiet())?;
+    train(run.init(Method::NextQuill)?, device, &quiet())?;
     Ok(dir)
 }
 

@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use prefopt_data::SplitMix64;
+use prefopt_core::SplitMix64;
 
 use super::lexicon::{MODIFIERS, NEGATIVE, NEUTRAL_PHRASES, POSITIVE};
 

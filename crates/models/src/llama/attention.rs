@@ -1,0 +1,148 @@
+//! Grouped-query self-attention with rotate-half RoPE (Llama, Mistral, Qwen2).
+
+use burn::nn::Linear;
+use burn::prelude::*;
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
+
+use super::config::LlamaConfig;
+use super::rope::RopeTables;
+use crate::error::Result;
+use crate::kv_cache::LayerCache;
+use crate::weights::{NamedTensor, WeightSource, export_linear, load_linear};
+
+/// `self_attn` of a decoder layer: `q_proj`, `k_proj`, `v_proj`, `o_proj` (HF names).
+#[derive(Module, Debug)]
+pub struct LlamaAttention {
+    /// Query projection `hidden -> heads * head_dim`.
+    pub q_proj: Linear,
+    /// Key projection `hidden -> kv_heads * head_dim`.
+    pub k_proj: Linear,
+    /// Value projection `hidden -> kv_heads * head_dim`.
+    pub v_proj: Linear,
+    /// Output projection `heads * head_dim -> hidden`.
+    pub o_proj: Linear,
+    heads: usize,
+    kv_heads: usize,
+    head_dim: usize,
+}
+
+impl LlamaAttention {
+    pub(crate) fn load(
+        src: &mut dyn WeightSource,
+        prefix: &str,
+        c: &LlamaConfig,
+        device: &Device,
+    ) -> Result<Self> {
+        let (h, kv, d) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim);
+        Ok(Self {
+            q_proj: load_linear(
+                src,
+                &format!("{prefix}.q_proj"),
+                c.hidden_size,
+                h * d,
+                c.qkv_bias,
+                device,
+            )?,
+            k_proj: load_linear(
+                src,
+                &format!("{prefix}.k_proj"),
+                c.hidden_size,
+                kv * d,
+                c.qkv_bias,
+                device,
+            )?,
+            v_proj: load_linear(
+                src,
+                &format!("{prefix}.v_proj"),
+                c.hidden_size,
+                kv * d,
+                c.qkv_bias,
+                device,
+            )?,
+            o_proj: load_linear(
+                src,
+                &format!("{prefix}.o_proj"),
+                h * d,
+                c.hidden_size,
+                c.o_bias,
+                device,
+            )?,
+            heads: h,
+            kv_heads: kv,
+            head_dim: d,
+        })
+    }
+
+    pub(crate) fn export(&self, prefix: &str, out: &mut Vec<NamedTensor>) -> Result<()> {
+        export_linear(&self.q_proj, &format!("{prefix}.q_proj"), out)?;
+        export_linear(&self.k_proj, &format!("{prefix}.k_proj"), out)?;
+        export_linear(&self.v_proj, &format!("{prefix}.v_proj"), out)?;
+        export_linear(&self.o_proj, &format!("{prefix}.o_proj"), out)
+    }
+
+    /// # Shapes
+    /// - x: `[b, t, hidden]`
+    /// - mask: `[b, heads, t, past + t]` (true = masked), or `None` for plain causal
+    /// - output: `[b, t, hidden]`
+    pub(crate) fn forward(
+        &self,
+        x: Tensor<3>,
+        rope: &RopeTables,
+        mask: Option<Tensor<4, Bool>>,
+        cache: Option<&mut LayerCache>,
+    ) -> Tensor<3> {
+        let [b, t, _] = x.dims();
+        let (h, kv, d) = (self.heads, self.kv_heads, self.head_dim);
+        let q = self
+            .q_proj
+            .forward(x.clone())
+            .reshape([b, t, h, d])
+            .swap_dims(1, 2);
+        let k = self
+            .k_proj
+            .forward(x.clone())
+            .reshape([b, t, kv, d])
+            .swap_dims(1, 2);
+        let v = self
+            .v_proj
+            .forward(x)
+            .reshape([b, t, kv, d])
+            .swap_dims(1, 2);
+        let q = rope.apply(q);
+        let k = rope.apply(k);
+        let (k, v) = match cache {
+            Some(c) => c.append(k, v),
+            None => (k, v),
+        };
+        // The autodiff fallback of the attention op needs as many K/V heads as query heads.
+        let (k, v) = if kv != h && q.is_autodiff() {
+            (repeat_kv(k, h / kv), repeat_kv(v, h / kv))
+        } else {
+            (k, v)
+        };
+        let is_causal = mask.is_none();
+        let out = attention(
+            q,
+            k,
+            v,
+            mask,
+            None,
+            AttentionModuleOptions {
+                scale: None,
+                softcap: None,
+                is_causal,
+            },
+        );
+        let out = out.swap_dims(1, 2).reshape([b, t, h * d]);
+        self.o_proj.forward(out)
+    }
+}
+
+/// `[b, kv, l, d] -> [b, kv * groups, l, d]`, each K/V head repeated for its query group.
+fn repeat_kv(x: Tensor<4>, groups: usize) -> Tensor<4> {
+    let [b, kv, l, d] = x.dims();
+    x.unsqueeze_dim::<5>(2)
+        .expand([b, kv, groups, l, d])
+        .reshape([b, kv * groups, l, d])
+}

@@ -1,0 +1,85 @@
+//! One pre-norm decoder layer.
+
+use burn::nn::RmsNorm;
+use burn::prelude::*;
+
+use super::attention::LlamaAttention;
+use super::config::LlamaConfig;
+use super::mlp::LlamaMlp;
+use super::rope::RopeTables;
+use crate::error::Result;
+use crate::kv_cache::LayerCache;
+use crate::weights::{NamedTensor, WeightSource, export_rms_norm, load_rms_norm};
+
+/// `x + attn(norm(x))`, then `x + mlp(norm(x))` (HF `LlamaDecoderLayer`).
+#[derive(Module, Debug)]
+pub struct DecoderLayer {
+    /// Attention block.
+    pub self_attn: LlamaAttention,
+    /// Feed-forward block.
+    pub mlp: LlamaMlp,
+    /// Norm before attention.
+    pub input_layernorm: RmsNorm,
+    /// Norm before the MLP.
+    pub post_attention_layernorm: RmsNorm,
+}
+
+impl DecoderLayer {
+    pub(crate) fn load(
+        src: &mut dyn WeightSource,
+        prefix: &str,
+        c: &LlamaConfig,
+        device: &Device,
+    ) -> Result<Self> {
+        let (d, eps) = (c.hidden_size, c.rms_norm_eps);
+        Ok(Self {
+            self_attn: LlamaAttention::load(src, &format!("{prefix}.self_attn"), c, device)?,
+            mlp: LlamaMlp::load(src, &format!("{prefix}.mlp"), c, device)?,
+            input_layernorm: load_rms_norm(
+                src,
+                &format!("{prefix}.input_layernorm.weight"),
+                d,
+                eps,
+                device,
+            )?,
+            post_attention_layernorm: load_rms_norm(
+                src,
+                &format!("{prefix}.post_attention_layernorm.weight"),
+                d,
+                eps,
+                device,
+            )?,
+        })
+    }
+
+    pub(crate) fn export(&self, prefix: &str, out: &mut Vec<NamedTensor>) -> Result<()> {
+        self.self_attn.export(&format!("{prefix}.self_attn"), out)?;
+        self.mlp.export(&format!("{prefix}.mlp"), out)?;
+        export_rms_norm(
+            &self.input_layernorm,
+            &format!("{prefix}.input_layernorm.weight"),
+            out,
+        )?;
+        export_rms_norm(
+            &self.post_attention_layernorm,
+            &format!("{prefix}.post_attention_layernorm.weight"),
+            out,
+        )
+    }
+
+    /// # Shapes
+    /// - x: `[b, t, hidden]`; output: `[b, t, hidden]`
+    pub(crate) fn forward(
+        &self,
+        x: Tensor<3>,
+        rope: &RopeTables,
+        mask: Option<Tensor<4, Bool>>,
+        cache: Option<&mut LayerCache>,
+    ) -> Tensor<3> {
+        let h = x.clone()
+            + self
+                .self_attn
+                .forward(self.input_layernorm.forward(x), rope, mask, cache);
+        h.clone() + self.mlp.forward(self.post_attention_layernorm.forward(h))
+    }
+}

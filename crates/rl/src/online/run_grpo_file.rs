@@ -1,0 +1,96 @@
+//! A whole `prefopt grpo` run from a [`GrpoFile`]: load the tokenizer, the prompts, the
+//! rewards and the policy, run [`run_valid_grpo`], save the trained policy beside its tokenizer.
+
+use std::path::PathBuf;
+
+use burn::prelude::*;
+use prefopt_data::{DatasetOptions, ReadOptions, load_prompt_dataset};
+use prefopt_models::CausalLm;
+
+use crate::error::{Error, Result};
+use crate::reward::RewardFn;
+use crate::reward_model::{REWARD_MODEL, RewardModelReward};
+
+use super::detokenize::tokenizer_detokenizer;
+use super::grpo_file::GrpoFile;
+use super::registry::RewardRegistry;
+use super::run::run_valid_grpo;
+
+/// What [`run_grpo_file`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrpoFileReport {
+    /// Mean total reward of each rollout batch, in order.
+    pub rewards: Vec<f64>,
+    /// Where the trained policy was saved (`[model] output_dir`).
+    pub output_dir: PathBuf,
+    /// Where the metrics were written.
+    pub metrics_path: Option<PathBuf>,
+}
+
+/// Runs the GRPO run `file` describes on `device` (the policy is loaded on
+/// `device.autodiff()`), choosing its `[[grpo.rewards]]` from `rewards` plus, when
+/// `[model] reward_model` is set, [`RewardModelReward`] as `reward_model` (loaded only if
+/// listed). The trained policy and the tokenizer files go to `[model] output_dir`, with
+/// `metrics.jsonl`.
+///
+/// # Errors
+/// An invalid file (checked before anything is loaded), [`Error::File`] naming a file that
+/// cannot be loaded or saved, a policy whose vocabulary is smaller than the tokenizer's, and
+/// any error of the run.
+pub fn run_grpo_file(
+    file: GrpoFile,
+    mut rewards: RewardRegistry,
+    device: &Device,
+) -> Result<GrpoFileReport> {
+    if let Some(dir) = &file.model.reward_model
+        && !rewards.contains(REWARD_MODEL)
+    {
+        let (dir, rm_device) = (dir.clone(), device.clone());
+        rewards.register(REWARD_MODEL, move || {
+            Ok(Box::new(RewardModelReward::load(&dir, &rm_device)?) as Box<dyn RewardFn>)
+        });
+    }
+    file.check_rewards(&rewards)?;
+    let GrpoFile {
+        model,
+        data,
+        grpo: mut config,
+    } = file;
+    config.output_dir = Some(model.output_dir.clone());
+    let valid = config.init()?;
+    let tokenizer_dir = model.tokenizer_dir();
+    let tokenizer = prefopt_train::load_tokenizer(tokenizer_dir, model.chat_template.as_deref())?;
+    let options = DatasetOptions {
+        read: ReadOptions {
+            skip_bad_rows: data.skip_bad_rows,
+        },
+        ..DatasetOptions::default()
+    };
+    let prompts = load_prompt_dataset(&data.prompts, &tokenizer, &options, None)
+        .map_err(|e| Error::file("reading the prompts", &data.prompts, e))?;
+    let prompt_ids: Vec<Vec<u32>> = prompts
+        .examples
+        .iter()
+        .map(|p| p.prompt_ids.clone())
+        .collect();
+    let reward_set = rewards.build(&valid.config().rewards)?;
+    let policy = CausalLm::load_hf(&model.path, &device.clone().autodiff())
+        .map_err(|e| Error::file("loading the policy", &model.path, e))?;
+    policy.check_vocab(tokenizer.vocab_size())?;
+    let detokenize = tokenizer_detokenizer(&tokenizer);
+    let out = run_valid_grpo(valid, policy, reward_set, &prompt_ids, &detokenize)?;
+    out.policy
+        .save_hf(&model.output_dir)
+        .map_err(|e| Error::file("saving the policy to", &model.output_dir, e))?;
+    prefopt_train::copy_tokenizer_files(tokenizer_dir, &model.output_dir)?;
+    let rewards: Vec<f64> = out
+        .history
+        .iter()
+        .filter_map(|m| m.get("reward").copied())
+        .collect();
+    Ok(GrpoFileReport {
+        rewards,
+        output_dir: model.output_dir,
+        metrics_path: out.metrics_path,
+    })
+}
