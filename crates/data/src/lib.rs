@@ -5,6 +5,7 @@ mod cache;
 mod chat_template;
 mod dataset;
 mod error;
+mod gguf_tokenizer;
 mod implicit_prompt;
 mod jsonl;
 mod loader;
@@ -33,6 +34,7 @@ pub use dataset::{
     load_sft_dataset,
 };
 pub use error::{DataError, Result};
+pub use gguf_tokenizer::{GgufTokenizerFiles, SUPPORTED_GGUF_TOKENIZERS};
 pub use implicit_prompt::{extract_prompt, split_messages, split_text};
 pub use jsonl::{ReadOptions, ReadReport, Rows, SkippedRow, parse_jsonl_str, read_jsonl};
 pub use loader::{Batch, Cursor, Loader, LoaderConfig, batches_per_epoch, epoch_order};

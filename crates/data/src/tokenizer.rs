@@ -108,6 +108,14 @@ fn ids_of(value: Option<&serde_json::Value>) -> Vec<u32> {
     }
 }
 
+/// Adds one tokenizer file to a [`Tokenizer::fingerprint`]: its role, length and bytes.
+pub(crate) fn hash_file(hasher: &mut Sha256, label: &str, bytes: &[u8]) {
+    hasher.update(label.as_bytes());
+    hasher.update([0]);
+    hasher.update((bytes.len() as u64).to_le_bytes());
+    hasher.update(bytes);
+}
+
 impl Tokenizer {
     /// Loads the tokenizer files of a model directory.
     pub fn from_dir(dir: &Path) -> Result<Self> {
@@ -118,19 +126,14 @@ impl Tokenizer {
     pub fn from_files(files: &TokenizerFiles) -> Result<Self> {
         let mut hasher = Sha256::new();
         let json_bytes = read_bytes(&files.tokenizer_json)?;
-        hasher.update(b"tokenizer.json\0");
-        hasher.update((json_bytes.len() as u64).to_le_bytes());
-        hasher.update(&json_bytes);
+        hash_file(&mut hasher, "tokenizer.json", &json_bytes);
         let inner = tokenizers::Tokenizer::from_bytes(&json_bytes).map_err(|e| {
             DataError::Tokenizer(format!("{}: {e}", files.tokenizer_json.display()))
         })?;
         let mut side = |label: &str, path: &Option<PathBuf>| -> Result<Option<Vec<u8>>> {
             let Some(path) = path else { return Ok(None) };
             let bytes = read_bytes(path)?;
-            hasher.update(label.as_bytes());
-            hasher.update([0]);
-            hasher.update((bytes.len() as u64).to_le_bytes());
-            hasher.update(&bytes);
+            hash_file(&mut hasher, label, &bytes);
             Ok(Some(bytes))
         };
         let parse = |path: &Option<PathBuf>, bytes: Option<Vec<u8>>| -> Result<serde_json::Value> {
@@ -165,7 +168,7 @@ impl Tokenizer {
         )
     }
 
-    fn assemble(
+    pub(crate) fn assemble(
         inner: tokenizers::Tokenizer,
         config: &serde_json::Value,
         special_map: &serde_json::Value,

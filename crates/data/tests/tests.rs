@@ -2,6 +2,7 @@
 
 mod common;
 mod datasets;
+mod gguf;
 mod loading;
 mod personal;
 mod readers;

@@ -50,7 +50,11 @@ impl CausalLm {
         Self::build(&mut RandomWeights::new(seed, 0.02), config, device)
     }
 
-    fn build(src: &mut dyn WeightSource, config: LlamaConfig, device: &Device) -> Result<Self> {
+    pub(crate) fn build(
+        src: &mut dyn WeightSource,
+        config: LlamaConfig,
+        device: &Device,
+    ) -> Result<Self> {
         let model = LlamaModel::load(src, "model", &config, device)?;
         let lm_head = if config.tie_word_embeddings {
             None

@@ -116,6 +116,9 @@ pub enum ModelError {
     /// Reading a tensor back from the device failed.
     #[error("tensor read-back failed: {0}")]
     TensorRead(String),
+    /// A GGUF file could not be read (the message names the file and the key or tensor).
+    #[error(transparent)]
+    Gguf(#[from] prefopt_gguf::GgufError),
     /// A shared building block of `prefopt-core` failed for a reason other than I/O (its I/O
     /// errors become [`ModelError::Io`]).
     #[error(transparent)]

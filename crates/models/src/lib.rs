@@ -6,6 +6,7 @@ mod checkpoint;
 mod completion_logits;
 mod error;
 mod generation;
+mod gguf;
 mod kv_cache;
 mod llama;
 mod logprobs;
@@ -21,6 +22,7 @@ pub use checkpoint::{CONFIG_FILE, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, Save
 pub use completion_logits::CompletionLogits;
 pub use error::{ModelError, Result};
 pub use generation::{GenerationConfig, GenerationOutput};
+pub use gguf::{SUPPORTED_GGUF_ARCHITECTURES, llama_config_from_gguf, unpermute_rows};
 pub use kv_cache::KvCache;
 pub use llama::{
     DecoderLayer, LlamaAttention, LlamaConfig, LlamaMlp, LlamaModel, RopeScaling,

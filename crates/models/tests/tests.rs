@@ -5,5 +5,7 @@ mod cache;
 mod checkpoint_io;
 mod classifier;
 mod fixtures;
+mod gguf;
+mod gguf_smollm2;
 mod logprobs;
 mod parity;

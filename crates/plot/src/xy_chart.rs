@@ -1,5 +1,5 @@
 //! Line and scatter charts: several named series of `(x, y)` on labelled, ticked axes, with a
-//! title and (for more than one series) a legend.
+//! title and a legend naming every series.
 
 use std::path::Path;
 
@@ -330,7 +330,7 @@ impl XyChart {
                     + Circle::new((10, 0), radius, c.filled())
             });
         }
-        if self.series.len() > 1 {
+        if !self.series.is_empty() {
             chart
                 .configure_series_labels()
                 .position(legend_corner(series, [x0, x1, y0, y1]))

@@ -28,7 +28,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use burn::prelude::*;
 use prefopt_plot::{Axis, Series, XyChart};
-use prefopt_rl::toy::{char_fraction, toy_detokenize, toy_model, toy_prompts};
+use prefopt_rl::toy::{
+    HACK_PROXY_SCALE, char_fraction, hack_ground_truth as ground_truth, hack_proxy as proxy,
+    hack_task_score as task, toy_detokenize, toy_model, toy_prompts,
+};
 use prefopt_rl::{
     BradleyTerryDecision, BradleyTerryJudge, FnReward, GrpoRunConfig, GrpoTrainer, RewardFn,
     RewardSet, WinRateConfig, WinRateReward,
@@ -36,22 +39,7 @@ use prefopt_rl::{
 use prefopt_train::LrSchedulerType;
 
 const G: usize = 8;
-const SCALE: f64 = 0.01;
-const HACK_BONUS: f64 = 0.25;
 const TIE_MARGIN: f64 = 2.5e-4;
-
-/// The task score: two `h` are enough.
-fn task(c: &str) -> f64 {
-    (c.chars().filter(|&ch| ch == 'h').count().min(2)) as f64 / 2.0
-}
-
-fn ground_truth(c: &str) -> f64 {
-    task(c) - char_fraction(c, 'x')
-}
-
-fn proxy(c: &str) -> f64 {
-    SCALE * (task(c) + HACK_BONUS * char_fraction(c, 'x'))
-}
 
 /// Which reward a run trains on.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -116,7 +104,7 @@ fn run(kind: Kind, steps: u64, seed: u64) -> Result<Curve> {
             .collect();
         let mean =
             |f: &dyn Fn(&str) -> f64| texts.iter().map(|t| f(t)).sum::<f64>() / texts.len() as f64;
-        curve.proxy.push(mean(&proxy) / SCALE);
+        curve.proxy.push(mean(&proxy) / HACK_PROXY_SCALE);
         curve.ground_truth.push(mean(&ground_truth));
         curve.hack.push(mean(&|t| char_fraction(t, 'x')));
         curve.target.push(mean(&task));

@@ -49,6 +49,11 @@ pub enum MultiObjectiveAggregation {
     /// GDPO: z-score each function within its group (std + ε), take the weighted sum, then
     /// z-score the sums over the whole batch (std + ε). `scale_rewards` is not used.
     NormalizeThenSum,
+    /// Pref-GRPO's `--reward_spec`: each function's own advantage, its rewards centred on its
+    /// group mean and scaled as `scale_rewards` says, then Â_i = Σ_k w_k Â_{i,k}, with no
+    /// further normalisation (the released Pref-GRPO script's `0.7·A_winrate + 1.4·A_CLIP`).
+    /// A function that did not score completion i adds 0 to Â_i.
+    SumOfAdvantages,
 }
 
 /// Settings of the advantage computation. Field names are TRL's where TRL has one.
@@ -127,12 +132,16 @@ pub struct AdvantageEstimator {
 pub struct AdvantageOutput {
     /// Â_i, one per completion (0 for unscorable completions).
     pub advantages: Vec<f64>,
-    /// The aggregated reward R_i = Σ_k w_k r_{i,k} (NaN where every function returned `None`).
+    /// The aggregated reward R_i = Σ_k w_k r_{i,k} over the functions of weight ≠ 0 (NaN where
+    /// none of them scored completion i).
     pub rewards: Vec<f64>,
     /// `reward` (nan-mean of R), `reward_std` (nan-std of R over the batch),
-    /// `frac_reward_zero_std` (share of groups whose R has zero std), `rewards/<name>/mean`,
-    /// `rewards/<name>/std`, and `rewards/<name>/nan_count` (non-finite values turned into
-    /// `None`).
+    /// `frac_reward_zero_std` (share of groups whose R has zero std), `frac_reward_unscored`
+    /// (share of completions with no R), and per function `rewards/<name>/mean`,
+    /// `rewards/<name>/std`, `rewards/<name>/nan_count` (non-finite values turned into `None`),
+    /// `rewards/<name>/unscored` (its `None`s) and `rewards/<name>/<counter>` (how much each
+    /// of its [`RewardFn::counters`](crate::RewardFn::counters) grew). A metric without a
+    /// value (the mean of no scores) is left out, never NaN.
     pub metrics: BTreeMap<String, f64>,
 }
 
@@ -199,6 +208,30 @@ impl AdvantageEstimator {
                 }
                 adv
             }
+            MultiObjectiveAggregation::SumOfAdvantages => {
+                let per_function: Vec<Vec<f64>> = values
+                    .iter()
+                    .map(|v| {
+                        let std_batch = nan_std(v);
+                        v.chunks(g)
+                            .flat_map(|group| {
+                                let mean = nan_mean(group);
+                                let scale = match self.config.scale_rewards {
+                                    ScaleRewards::Group => nan_std(group) + eps,
+                                    ScaleRewards::Batch => std_batch + eps,
+                                    ScaleRewards::None => 1.0,
+                                };
+                                group.iter().map(move |r| {
+                                    let a = (r - mean) / scale;
+                                    // A constant group (scale = ε = 0) or a lone score: no signal.
+                                    if a.is_finite() { a } else { f64::NAN }
+                                })
+                            })
+                            .collect()
+                    })
+                    .collect();
+                weighted_nan_sum(columns, &per_function, n)
+            }
             MultiObjectiveAggregation::NormalizeThenSum => {
                 let normalized: Vec<Vec<f64>> = values
                     .iter()
@@ -227,24 +260,41 @@ impl AdvantageEstimator {
             }
         }
 
+        // Metrics that have no value this batch (a mean of no scores, a std of fewer than two)
+        // are left out rather than logged as NaN.
         let mut metrics = BTreeMap::new();
-        metrics.insert("reward".to_owned(), nan_mean(&rewards));
-        metrics.insert("reward_std".to_owned(), batch_std);
+        let mut put = |name: String, value: f64| {
+            if value.is_finite() {
+                metrics.insert(name, value);
+            }
+        };
+        put("reward".to_owned(), nan_mean(&rewards));
+        put("reward_std".to_owned(), batch_std);
         let zero_std = group_std
             .iter()
             .filter(|s| s.abs() <= ZERO_STD_TOLERANCE)
             .count();
-        metrics.insert(
+        put(
             "frac_reward_zero_std".to_owned(),
             zero_std as f64 / groups as f64,
         );
+        let unscored = rewards.iter().filter(|r| r.is_nan()).count();
+        put(
+            "frac_reward_unscored".to_owned(),
+            unscored as f64 / n as f64,
+        );
         for (column, v) in columns.iter().zip(&values) {
-            metrics.insert(format!("rewards/{}/mean", column.name), nan_mean(v));
-            metrics.insert(format!("rewards/{}/std", column.name), nan_std(v));
-            metrics.insert(
-                format!("rewards/{}/nan_count", column.name),
+            let name = &column.name;
+            put(format!("rewards/{name}/mean"), nan_mean(v));
+            put(format!("rewards/{name}/std"), nan_std(v));
+            put(
+                format!("rewards/{name}/nan_count"),
                 column.non_finite as f64,
             );
+            put(format!("rewards/{name}/unscored"), column.unscored() as f64);
+            for (counter, value) in &column.counters {
+                put(format!("rewards/{name}/{counter}"), *value as f64);
+            }
         }
         Ok(AdvantageOutput {
             advantages,
@@ -282,14 +332,15 @@ fn check_columns(columns: &[RewardColumn], g: usize) -> Result<usize> {
     Ok(n)
 }
 
-/// Σ_k w_k v_{k,i} over the functions whose value is finite; NaN if none is.
+/// Σ_k w_k v_{k,i} over the functions whose value is finite; NaN if none is. A function of
+/// weight 0 is only logged (a monitor, e.g. a ground truth): it never counts.
 fn weighted_nan_sum(columns: &[RewardColumn], values: &[Vec<f64>], n: usize) -> Vec<f64> {
     (0..n)
         .map(|i| {
             let mut any = false;
             let mut sum = 0.0;
             for (column, v) in columns.iter().zip(values) {
-                if v[i].is_finite() {
+                if column.weight != 0.0 && v[i].is_finite() {
                     any = true;
                     sum += column.weight * v[i];
                 }
@@ -479,6 +530,90 @@ mod tests {
         let std = (summed.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 3.0).sqrt();
         let want: Vec<f64> = summed.iter().map(|x| (x - mean) / (std + eps)).collect();
         assert_close(&out.advantages, &want);
+    }
+
+    /// Pref-GRPO's `reward_spec`: each function normalised in its own group, then the weighted
+    /// sum, with no batch re-standardisation; a missing score adds 0.
+    #[test]
+    fn sum_of_advantages_is_the_weighted_sum_of_per_function_advantages() {
+        let eps = 1e-8;
+        let win = RewardColumn::new(
+            "win_rate",
+            0.7,
+            vec![Some(0.0), Some(2.0 / 3.0), Some(1.0), Some(1.0 / 3.0)],
+        );
+        let clip = RewardColumn::new("clip", 1.4, vec![Some(0.30), Some(0.31), None, Some(0.29)]);
+        let est = AdvantageConfig {
+            num_generations: 4,
+            advantage_epsilon: eps,
+            multi_objective_aggregation: MultiObjectiveAggregation::SumOfAdvantages,
+            ..Default::default()
+        }
+        .init()
+        .unwrap();
+        let out = est.compute(&[win, clip]).unwrap();
+        // win rates: Fig. 1 (±1.161895, ±0.387298); clip: mean 0.30, unbiased std 0.01 over the
+        // three scores → [0, 1, –, −1].
+        let a_win = [-1.161895, 0.387298, 1.161895, -0.387298];
+        let a_clip = [0.0, 0.01 / (0.01 + eps), 0.0, -0.01 / (0.01 + eps)];
+        let want: Vec<f64> = (0..4).map(|i| 0.7 * a_win[i] + 1.4 * a_clip[i]).collect();
+        assert_close(&out.advantages, &want);
+        // One function of weight 1: the same as the TRL default.
+        let r = [1.0, 0.0, 0.0, 1.0, 0.5, 0.2, 0.2, 0.9];
+        let single = |agg| {
+            AdvantageConfig {
+                num_generations: 4,
+                multi_objective_aggregation: agg,
+                ..Default::default()
+            }
+            .init()
+            .unwrap()
+            .compute_scalar(&r)
+            .unwrap()
+            .advantages
+        };
+        assert_close(
+            &single(MultiObjectiveAggregation::SumOfAdvantages),
+            &single(MultiObjectiveAggregation::SumThenNormalize),
+        );
+    }
+
+    /// A function of weight 0 is logged but never trained on, under every aggregation; a batch
+    /// with no score at all gives zero advantages and no NaN metric.
+    #[test]
+    fn weight_zero_monitors_and_unscored_batches() {
+        let r = RewardColumn::new("r", 1.0, vec![Some(1.0), Some(0.0), Some(0.0), Some(1.0)]);
+        let gt = RewardColumn::new("gt", 0.0, vec![Some(5.0), Some(-3.0), Some(2.0), None]);
+        for agg in [
+            MultiObjectiveAggregation::SumThenNormalize,
+            MultiObjectiveAggregation::NormalizeThenSum,
+            MultiObjectiveAggregation::SumOfAdvantages,
+        ] {
+            let est = AdvantageConfig {
+                num_generations: 4,
+                multi_objective_aggregation: agg,
+                ..Default::default()
+            }
+            .init()
+            .unwrap();
+            let alone = est.compute(std::slice::from_ref(&r)).unwrap();
+            let with = est.compute(&[r.clone(), gt.clone()]).unwrap();
+            assert_close(&with.advantages, &alone.advantages);
+            assert_eq!(with.metrics["rewards/gt/mean"], 4.0 / 3.0);
+            assert_eq!(with.metrics["rewards/gt/unscored"], 1.0);
+
+            let none = RewardColumn::new("r", 1.0, vec![None; 4]);
+            let out = est.compute(&[none]).unwrap();
+            assert_eq!(out.advantages, vec![0.0; 4]);
+            assert!(
+                out.metrics.values().all(|v| v.is_finite()),
+                "{:?}",
+                out.metrics
+            );
+            assert!(!out.metrics.contains_key("reward"));
+            assert_eq!(out.metrics["frac_reward_unscored"], 1.0);
+            assert_eq!(out.metrics["rewards/r/unscored"], 4.0);
+        }
     }
 
     #[test]

@@ -63,9 +63,34 @@ pub enum Error {
     /// The optimizer, schedule or metrics log failed.
     #[error(transparent)]
     Train(#[from] prefopt_train::Error),
+    /// Writing a file failed.
+    #[error(transparent)]
+    Core(#[from] prefopt_core::CoreError),
     /// Reading or tokenizing data (prompts, a tokenizer) failed.
     #[error(transparent)]
     Data(#[from] prefopt_data::DataError),
+    /// A `[[grpo.rewards]]` entry is invalid or could not be built.
+    #[error("[[grpo.rewards]] entry {number} (`{name}`): {source}")]
+    RewardEntry {
+        /// Its position in the list, counting from 1.
+        number: usize,
+        /// Its `name`.
+        name: String,
+        /// What is wrong with it.
+        source: Box<Error>,
+    },
+    /// The loss or the gradient was NaN or ±∞ on too many optimizer steps in a row (each was
+    /// skipped); the run stopped. The last checkpoint is intact.
+    #[error(
+        "non-finite loss or gradient on {count} optimizer steps in a row (the last at step \
+         {step}); stopped (max_consecutive_nonfinite_steps)"
+    )]
+    NonFinite {
+        /// Skipped steps in a row.
+        count: u64,
+        /// The optimizer step of the last one.
+        step: u64,
+    },
     /// A file or checkpoint a run names could not be loaded or saved.
     #[error("{action} `{}`: {source}", path.display())]
     File {
@@ -82,6 +107,15 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
+    /// An [`Error::RewardEntry`] for the entry at `index` (0-based) called `name`.
+    pub(crate) fn reward_entry(index: usize, name: &str, source: impl Into<Error>) -> Self {
+        Self::RewardEntry {
+            number: index + 1,
+            name: name.to_owned(),
+            source: Box::new(source.into()),
+        }
+    }
+
     /// An [`Error::File`]: `action` on `path` failed with `source`.
     pub(crate) fn file(action: &'static str, path: &Path, source: impl Into<Error>) -> Self {
         Self::File {

@@ -74,17 +74,31 @@ pub trait PairwiseJudge<C: ?Sized = str>: Send + Sync {
     /// A failed judgement (e.g. an endpoint down after all retries). Callers must not turn it
     /// into a tie: the step's rewards would be partial.
     fn judge(&self, prompt: &str, first: &C, second: &C) -> Result<Verdict>;
+
+    /// Counters since the judge was built (an LLM judge's `unparsable` answers and
+    /// `retries`), by name. None by default.
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 impl<C: ?Sized, J: PairwiseJudge<C> + ?Sized> PairwiseJudge<C> for Arc<J> {
     fn judge(&self, prompt: &str, first: &C, second: &C) -> Result<Verdict> {
         (**self).judge(prompt, first, second)
     }
+
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        (**self).counters()
+    }
 }
 
 impl<C: ?Sized, J: PairwiseJudge<C> + ?Sized> PairwiseJudge<C> for Box<J> {
     fn judge(&self, prompt: &str, first: &C, second: &C) -> Result<Verdict> {
         (**self).judge(prompt, first, second)
+    }
+
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        (**self).counters()
     }
 }
 

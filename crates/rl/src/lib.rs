@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod advantage;
+pub mod bradley_terry_win_rate;
 mod error;
 pub mod grpo_loss;
 pub mod judge;
@@ -18,6 +19,7 @@ pub use advantage::{
     AdvantageConfig, AdvantageEstimator, AdvantageOutput, MultiObjectiveAggregation, ScaleRewards,
     TRL_STD_EPSILON,
 };
+pub use bradley_terry_win_rate::BradleyTerryWinRate;
 pub use error::{Error, Result};
 pub use grpo_loss::{
     GrpoLoss, GrpoLossConfig, GrpoLossInput, GrpoLossOutput, GrpoLossType, ImportanceSamplingLevel,
@@ -29,8 +31,9 @@ pub use judge::{
 };
 pub use llm_judge::{LlmJudge, LlmJudgeConfig, LlmJudgeStats, ParsedAnswer};
 pub use online::{
-    GrpoDataTable, GrpoFile, GrpoFileReport, GrpoModelTable, GrpoRunConfig, GrpoRunOutput,
-    GrpoStepOutput, GrpoTrainer, RewardRegistry, RewardSpec, ValidGrpoConfig, run_grpo,
+    BradleyTerryJudgeSpec, GrpoDataTable, GrpoFile, GrpoFileReport, GrpoModelTable, GrpoRunConfig,
+    GrpoRunOptions, GrpoRunOutput, GrpoStepOutput, GrpoTrainer, JudgeSpec, ProgrammaticJudgeSpec,
+    RewardKind, RewardModelJudgeSpec, RewardRegistry, RewardSpec, ValidGrpoConfig, run_grpo,
     run_grpo_file, run_valid_grpo, tokenizer_detokenizer,
 };
 pub use reward::{FnReward, RewardColumn, RewardFn, RewardSet};

@@ -19,6 +19,7 @@
 //!   `Authorization: Bearer`, and never logged, printed by `Debug`, or put in an error.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -54,6 +55,9 @@ pub struct LlmJudgeConfig {
     pub system_prompt: Option<String>,
     /// User message with `{prompt}`, `{response_a}`, `{response_b}`.
     pub template: String,
+    /// A file holding the user-message template; when set it replaces `template` (read once,
+    /// at [`LlmJudgeConfig::init`]).
+    pub template_file: Option<PathBuf>,
     /// Regex that extracts the answer (capture group 1 if it has one, else the whole match).
     pub answer_regex: String,
     /// Case-insensitive substrings meaning "the first response is better".
@@ -86,6 +90,7 @@ impl Default for LlmJudgeConfig {
             api_key_env: None,
             system_prompt: None,
             template: DEFAULT_TEMPLATE.to_owned(),
+            template_file: None,
             answer_regex: r"(?s)<answer>(.*?)</answer>".to_owned(),
             first_markers: vec!["1 is better".to_owned()],
             second_markers: vec!["2 is better".to_owned()],
@@ -107,9 +112,22 @@ impl LlmJudgeConfig {
     /// # Errors
     /// [`Error::InvalidConfig`] naming the field: an unparsable `answer_regex`, a `template`
     /// without all three placeholders, empty marker lists, `workers == 0`, `timeout_ms == 0`,
-    /// a `base_url` that is not `http(s)://`, or an `api_key_env` variable that is not set (the
-    /// message names the variable, never a value).
+    /// a `base_url` that is not `http(s)://`, an `api_key_env` variable that is not set (the
+    /// message names the variable, never a value), or a `template_file` that cannot be read.
     pub fn init(&self) -> Result<LlmJudge> {
+        let mut config = self.clone();
+        if let Some(path) = &self.template_file {
+            config.template = std::fs::read_to_string(path).map_err(|e| {
+                invalid::<Error>(
+                    "template_file",
+                    format!("cannot read `{}`: {e}", path.display()),
+                )
+            })?;
+        }
+        config.init_checked()
+    }
+
+    fn init_checked(self) -> Result<LlmJudge> {
         let answer_regex = Regex::new(&self.answer_regex)
             .map_err(|e| invalid::<Error>("answer_regex", format!("does not compile: {e}")))?;
         for placeholder in PLACEHOLDERS {
@@ -146,7 +164,7 @@ impl LlmJudgeConfig {
         };
         let client = self.client_config(api_key).init().map_err(judge_error)?;
         Ok(LlmJudge {
-            config: self.clone(),
+            config: self,
             answer_regex,
             client,
             judgements: AtomicU64::new(0),
@@ -400,6 +418,15 @@ impl LlmJudge {
 }
 
 impl PairwiseJudge<str> for LlmJudge {
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        let s = self.stats();
+        vec![
+            ("judge/attempts", s.attempts),
+            ("judge/retries", s.retries),
+            ("judge/unparsable", s.unparsable),
+        ]
+    }
+
     fn judge(&self, prompt: &str, first: &str, second: &str) -> Result<Verdict> {
         self.judgements.fetch_add(1, Ordering::Relaxed);
         let reply = self.complete(prompt, first, second)?;

@@ -27,6 +27,13 @@ pub trait RewardFn<C: ?Sized = str>: Send + Sync {
     /// Any failure that makes the whole batch unscorable (e.g. an unreachable service); the
     /// training step must then not run.
     fn score(&self, prompts: &[&str], completions: &[&C]) -> Result<Vec<Option<f64>>>;
+
+    /// Counters since the function was built (e.g. a win rate's `judge_calls` and `ties`), by
+    /// name; [`RewardSet::score`] logs how much each grew during a batch as
+    /// `rewards/<name>/<counter>`. None by default.
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 /// One reward function's scores over a batch, with its weight.
@@ -40,6 +47,8 @@ pub struct RewardColumn {
     pub values: Vec<Option<f64>>,
     /// How many non-finite scores were turned into `None`.
     pub non_finite: usize,
+    /// How much each of the function's [`RewardFn::counters`] grew while scoring this batch.
+    pub counters: Vec<(&'static str, u64)>,
 }
 
 impl RewardColumn {
@@ -61,7 +70,13 @@ impl RewardColumn {
             weight,
             values,
             non_finite,
+            counters: Vec::new(),
         }
+    }
+
+    /// Completions this column has no score for (`None`, non-finite scores included).
+    pub fn unscored(&self) -> usize {
+        self.values.iter().filter(|v| v.is_none()).count()
     }
 
     /// The values with `None` as NaN.
@@ -167,6 +182,7 @@ impl<C: ?Sized> RewardSet<C> {
         }
         let mut columns = Vec::with_capacity(self.functions.len());
         for (func, weight) in &self.functions {
+            let before = func.counters();
             let values = func.score(prompts, completions)?;
             if values.len() != completions.len() {
                 return Err(Error::Reward {
@@ -178,7 +194,25 @@ impl<C: ?Sized> RewardSet<C> {
                     ),
                 });
             }
-            let column = RewardColumn::new(func.name(), *weight, values);
+            let mut column = RewardColumn::new(func.name(), *weight, values);
+            column.counters = func
+                .counters()
+                .into_iter()
+                .map(|(name, after)| {
+                    let was = before.iter().find(|(n, _)| *n == name).map_or(0, |c| c.1);
+                    (name, after.saturating_sub(was))
+                })
+                .collect();
+            let unscored = column.unscored();
+            if unscored > 0 {
+                tracing::warn!(
+                    reward = func.name(),
+                    unscored,
+                    of = completions.len(),
+                    "reward function gave no score for some completions; they get advantage 0 \
+                     from it"
+                );
+            }
             if column.non_finite > 0 {
                 tracing::warn!(
                     reward = func.name(),

@@ -4,6 +4,21 @@
 //! (`_` pad = 0, `$` EOS = 1, then `a`–`z`, `0`–`3`); prompts are random letter strings; the
 //! ground-truth reward of a completion is the fraction of its characters equal to a target
 //! character. GRPO on it should raise that fraction within a few dozen steps on a CPU.
+//!
+//! | file | what |
+//! |---|---|
+//! | `toy.rs` | the model, the prompts, the alphabet, the target-fraction reward |
+//! | `toy/files.rs` | [`write_toy_world`]: the model in HF layout with a one-character-per-token `tokenizer.json`, and `prompts.jsonl`, for `prefopt grpo` |
+//! | `toy/rewards.rs` | the reward-hacking study's score, ground truth and biased proxy, and [`register_toy_rewards`]: every toy reward and comparator by name |
+
+mod files;
+mod rewards;
+
+pub use files::{ToyWorld, ToyWorldFiles, toy_tokenizer_json, write_toy_world};
+pub use rewards::{
+    HACK_BONUS, HACK_PROXY_SCALE, hack_ground_truth, hack_proxy, hack_task_score,
+    register_toy_rewards,
+};
 
 use burn::prelude::*;
 use prefopt_core::SplitMix64;

@@ -295,6 +295,19 @@ where
         &self.name
     }
 
+    /// `comparisons`, `ties`, `swap_disagreements` (with `swap_debias`), `judge_calls`, then
+    /// the judge's own counters.
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        let s = self.stats();
+        let mut out = vec![("comparisons", s.comparisons), ("ties", s.ties)];
+        if self.config.swap_debias {
+            out.push(("swap_disagreements", s.swap_disagreements));
+        }
+        out.push(("judge_calls", s.judge_calls));
+        out.extend(self.judge.counters());
+        out
+    }
+
     fn score(&self, prompts: &[&str], completions: &[&C]) -> Result<Vec<Option<f64>>> {
         let g = self.config.num_generations;
         let mut out = Vec::with_capacity(completions.len());

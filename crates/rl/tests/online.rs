@@ -3,7 +3,8 @@
 use burn::prelude::*;
 use prefopt_rl::toy::{target_fraction_reward, toy_detokenize, toy_model, toy_prompts};
 use prefopt_rl::{
-    Error, GrpoRunConfig, GrpoTrainer, RewardFn, RewardRegistry, RewardSet, RewardSpec, run_grpo,
+    Error, FnReward, GrpoRunConfig, GrpoTrainer, RewardFn, RewardRegistry, RewardSet, RewardSpec,
+    run_grpo,
 };
 
 fn toy_config(steps: u64) -> GrpoRunConfig {
@@ -115,17 +116,21 @@ impl RewardFn for Failing {
     }
 }
 
-#[test]
-fn a_failing_reward_stops_the_step_before_any_update() {
-    let device = Device::flex().autodiff();
-    let policy = toy_model(32, 1, 3, &device).unwrap();
-    let before: Vec<f32> = policy
+/// The embedding weights of `policy`.
+fn embed(policy: &prefopt_models::CausalLm) -> Vec<f32> {
+    policy
         .model
         .embed_tokens
         .weight
         .val()
         .try_into_vec_as::<f32>()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn a_failing_reward_stops_the_step_before_any_update() {
+    let device = Device::flex().autodiff();
+    let policy = toy_model(32, 1, 3, &device).unwrap();
     let rewards = RewardSet::new(
         vec![
             Box::new(target_fraction_reward("ok", 'h')) as Box<dyn RewardFn>,
@@ -135,20 +140,13 @@ fn a_failing_reward_stops_the_step_before_any_update() {
     )
     .unwrap();
     let mut trainer = GrpoTrainer::new(toy_config(1), policy, rewards).unwrap();
+    let before = embed(trainer.policy());
     let err = trainer
         .step(&toy_prompts(2, 3), &toy_detokenize)
         .unwrap_err();
     assert!(err.to_string().contains("service down"), "{err}");
     assert_eq!(trainer.optimizer_steps(), 0);
-    let after: Vec<f32> = trainer
-        .policy()
-        .model
-        .embed_tokens
-        .weight
-        .val()
-        .try_into_vec_as::<f32>()
-        .unwrap();
-    assert_eq!(before, after);
+    assert_eq!(before, embed(trainer.policy()));
 }
 
 #[test]
@@ -173,10 +171,7 @@ fn run_config_parses_toml_and_rejects_unknown_keys() {
     assert_eq!(c.sampling.temperature, 0.9);
     assert_eq!(
         c.rewards,
-        vec![RewardSpec {
-            name: "target_fraction".into(),
-            weight: 2.0
-        }]
+        vec![RewardSpec::pointwise("target_fraction", 2.0)]
     );
     c.clone().init().unwrap();
     let err = GrpoRunConfig::from_toml_str("learnin_rate = 1.0").unwrap_err();
@@ -188,13 +183,158 @@ fn run_config_parses_toml_and_rejects_unknown_keys() {
     registry.register("target_fraction", || {
         Ok(Box::new(target_fraction_reward("target_fraction", 'h')) as Box<dyn RewardFn>)
     });
-    let set = registry.build(&c.rewards).unwrap();
+    let set = registry.build(&c.rewards, 4).unwrap();
     assert_eq!(set.names(), vec!["target_fraction"]);
     let err = registry
-        .build(&[RewardSpec {
-            name: "nope".into(),
-            weight: 1.0,
-        }])
+        .build(&[RewardSpec::pointwise("nope", 1.0)], 4)
         .unwrap_err();
     assert!(err.to_string().contains("known: target_fraction"), "{err}");
+}
+
+/// A reward that scores nothing (`None`), or NaN for some completions, never aborts the run,
+/// never puts NaN in the metrics, and never changes the weights on its own.
+#[test]
+fn missing_and_nan_rewards_do_not_corrupt_the_weights_or_the_metrics() {
+    let device = Device::flex().autodiff();
+    let nothing: Box<dyn RewardFn> = Box::new(FnReward::new("nothing", |_: &str, _: &str| None));
+    let mut trainer = GrpoTrainer::new(
+        toy_config(1),
+        toy_model(32, 1, 5, &device).unwrap(),
+        RewardSet::new(vec![nothing], None).unwrap(),
+    )
+    .unwrap();
+    let before = embed(trainer.policy());
+    let out = trainer.step(&toy_prompts(4, 5), &toy_detokenize).unwrap();
+    assert_eq!(
+        embed(trainer.policy()),
+        before,
+        "an unscored batch must not move the weights"
+    );
+    assert_eq!(trainer.optimizer_steps(), 1);
+    assert_eq!(out.metrics["skipped/unscored"], 1.0);
+    assert_eq!(out.metrics["frac_reward_unscored"], 1.0);
+    assert!(!out.metrics.contains_key("reward"));
+    assert!(
+        out.metrics.values().all(|v| v.is_finite()),
+        "{:?}",
+        out.metrics
+    );
+
+    // NaN for completions containing `h`, None for those containing `q`: those get advantage 0;
+    // the run (metrics.jsonl refuses NaN) goes through and the weights stay finite.
+    let flaky: Box<dyn RewardFn> = Box::new(FnReward::new("flaky", |_: &str, c: &str| {
+        if c.contains('h') {
+            Some(f64::NAN)
+        } else if c.contains('q') {
+            None
+        } else {
+            Some(c.len() as f64)
+        }
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = toy_config(6);
+    config.output_dir = Some(dir.path().to_path_buf());
+    let out = run_grpo(
+        config,
+        toy_model(32, 1, 6, &device).unwrap(),
+        RewardSet::new(vec![flaky], None).unwrap(),
+        &toy_prompts(8, 6),
+        &toy_detokenize,
+    )
+    .unwrap();
+    assert!(embed(&out.policy).iter().all(|w| w.is_finite()));
+    let records = prefopt_train::read_metrics(out.metrics_path.unwrap()).unwrap();
+    assert_eq!(records.len(), 6);
+    let unscored: f64 = records
+        .iter()
+        .map(|r| r.get("rewards/flaky/unscored").unwrap())
+        .sum();
+    let nan: f64 = records
+        .iter()
+        .map(|r| r.get("rewards/flaky/nan_count").unwrap())
+        .sum();
+    assert!(
+        nan > 0.0 && unscored > nan,
+        "nan {nan}, unscored {unscored}"
+    );
+    assert!(records.iter().all(|r| r.get("loss").is_some()));
+}
+
+/// Rewards of ±1e300 overflow the f32 advantages: the loss is not finite, so every update is
+/// skipped (the weights do not move) and the run stops after `max_consecutive_nonfinite_steps`.
+#[test]
+fn a_non_finite_loss_skips_the_update_and_stops_the_run_after_too_many() {
+    let device = Device::flex().autodiff();
+    let huge = || -> Box<dyn RewardFn> {
+        Box::new(FnReward::new("huge", |_: &str, c: &str| {
+            // the first character's parity: mixed within every group of random completions
+            let odd = c.chars().next().is_some_and(|ch| u32::from(ch) % 2 == 1);
+            Some(if odd { 1e300 } else { -1e300 })
+        }))
+    };
+    let mut config = toy_config(10);
+    config.loss.scale_rewards = prefopt_rl::ScaleRewards::None;
+    config.loss.num_generations = 4;
+    config.loss.max_completion_length = 7;
+    config.max_consecutive_nonfinite_steps = 2;
+    let mut trainer = GrpoTrainer::new(
+        config.clone(),
+        toy_model(32, 1, 8, &device).unwrap(),
+        RewardSet::new(vec![huge()], None).unwrap(),
+    )
+    .unwrap();
+    let before = embed(trainer.policy());
+    let out = trainer.step(&toy_prompts(4, 8), &toy_detokenize).unwrap();
+    assert_eq!(out.skipped_nonfinite, 1);
+    assert_eq!(out.metrics["skipped/nonfinite"], 1.0);
+    assert!(!out.metrics.contains_key("loss"));
+    assert!(
+        out.metrics.values().all(|v| v.is_finite()),
+        "{:?}",
+        out.metrics
+    );
+    assert_eq!(embed(trainer.policy()), before);
+    assert_eq!(trainer.optimizer_steps(), 1);
+
+    let err = run_grpo(
+        config,
+        toy_model(32, 1, 8, &device).unwrap(),
+        RewardSet::new(vec![huge()], None).unwrap(),
+        &toy_prompts(8, 8),
+        &toy_detokenize,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::NonFinite { count: 2, step: 2 }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("max_consecutive_nonfinite_steps"));
+}
+
+/// The complete Pref-GRPO config of `docs/grpo.md` § 8 parses and passes the checks.
+#[test]
+fn the_documented_pref_grpo_config_is_valid() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/grpo.md"),
+    )
+    .unwrap();
+    let section = &doc[doc.find("## 8.").expect("§ 8 of docs/grpo.md")..];
+    let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+    let block = &section[start..start + section[start..].find("```").unwrap()];
+    let file = prefopt_rl::GrpoFile::from_toml_str(block).unwrap();
+    let valid = file.grpo.clone().init().unwrap();
+    let c = valid.config();
+    assert_eq!(
+        c.loss.multi_objective_aggregation,
+        prefopt_rl::MultiObjectiveAggregation::SumOfAdvantages
+    );
+    assert_eq!((c.save_steps, c.rewards.len()), (20, 2));
+    let pref = &c.rewards[0];
+    assert!(pref.swap_debias && pref.kind == prefopt_rl::RewardKind::WinRate);
+    assert!(matches!(
+        &pref.judge,
+        Some(prefopt_rl::JudgeSpec::Llm(llm)) if llm.template_file.is_some()
+    ));
+    assert_eq!(c.rewards[1], RewardSpec::pointwise("reward_model", 1.4));
+    assert!(file.model.reward_model.is_some());
 }

@@ -123,6 +123,10 @@ pub(crate) fn shared_lengths_rows(num_tokens: &[usize]) -> Vec<f32> {
 
 /// The files whose bytes identify a checkpoint's weights.
 fn model_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    if dir.is_file() {
+        // A GGUF checkpoint is one file.
+        return Ok(vec![dir.to_path_buf()]);
+    }
     let mut files = vec![dir.join(CONFIG_FILE)];
     let entries = std::fs::read_dir(dir).map_err(io(dir))?;
     let mut weights: Vec<PathBuf> = entries

@@ -1,7 +1,7 @@
 //! `RunConfig`: everything one SFT / DPO / LiPO run needs, as the TOML file lays it out.
 //!
 //! ```toml
-//! [model]      # path = HF checkpoint dir; tokenizer (default: path); ref_path (default: path)
+//! [model]      # path = HF checkpoint dir or .gguf file; tokenizer (default: path); ref_path (default: path)
 //! [data]       # train, eval, max_length, truncation_mode, skip_bad_rows, ...
 //! [training]   # prefopt_train::TrainerConfig (HF TrainingArguments names)
 //! [reference]  # precompute_ref_log_probs, precompute_ref_batch_size

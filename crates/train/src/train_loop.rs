@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::prelude::*;
-use prefopt_data::{Collator, Cursor, LoaderConfig, TokenizedPersonal, Tokenizer, TokenizerFiles};
+use prefopt_data::{
+    Collator, Cursor, GgufTokenizerFiles, LoaderConfig, TokenizedPersonal, Tokenizer,
+    TokenizerFiles,
+};
 use prefopt_models::CausalLm;
 use serde_json::json;
 
@@ -73,8 +76,14 @@ const TOKENIZER_FILES: [&str; 6] = [
     "chat_template.json",
 ];
 
-/// Copies the tokenizer files of `from` into `to` (those that exist).
+/// Copies the tokenizer files of `from` into `to` (those that exist); for a `.gguf` file,
+/// writes the HF tokenizer files its metadata describes.
 pub fn copy_tokenizer_files(from: &Path, to: &Path) -> Result<()> {
+    if from.is_file() {
+        // A GGUF checkpoint: write the HF tokenizer files its metadata describes.
+        GgufTokenizerFiles::from_path(from)?.write(to)?;
+        return Ok(());
+    }
     for name in TOKENIZER_FILES {
         let src = from.join(name);
         if src.is_file() && from != to {
@@ -85,8 +94,18 @@ pub fn copy_tokenizer_files(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Loads the tokenizer of a run (selecting the named chat template).
+/// Loads the tokenizer of a run (selecting the named chat template): `tokenizer.json` and
+/// `tokenizer_config.json` from a directory, or the `tokenizer.ggml.*` metadata of a `.gguf`
+/// file.
 pub fn load_tokenizer(dir: &Path, chat_template: Option<&str>) -> Result<Tokenizer> {
+    if dir.is_file() {
+        // A GGUF checkpoint carries its tokenizer and chat template in its metadata.
+        let mut tokenizer = Tokenizer::from_gguf(dir)?;
+        if let Some(name) = chat_template {
+            tokenizer.select_chat_template(name)?;
+        }
+        return Ok(tokenizer);
+    }
     let files = TokenizerFiles::in_dir(dir);
     if !files.tokenizer_json.is_file() {
         return Err(invalid(
@@ -186,7 +205,7 @@ fn setup(
     let collator = Collator::new(pad_id).with_truncation(data_options.truncation);
     if config.needs_frozen_data_model(method) {
         let dir = config.model.reference_dir();
-        let frozen = CausalLm::load_hf(dir, device)?;
+        let frozen = CausalLm::load(dir, device)?;
         frozen.check_vocab(tokenizer.vocab_size())?;
         tracing::info!(model = %dir.display(), "frozen data model for the fixed data-side effect");
         objective = objective.with_frozen(frozen, device.clone());
@@ -197,7 +216,7 @@ fn setup(
         Reference::None
     } else {
         let ref_dir = config.model.reference_dir();
-        let ref_model = CausalLm::load_hf(ref_dir, device)?;
+        let ref_model = CausalLm::load(ref_dir, device)?;
         ref_model.check_vocab(tokenizer.vocab_size())?;
         if config.reference.precompute_ref_log_probs {
             let batch = config
@@ -228,12 +247,12 @@ fn setup(
                 path: config.training.output_dir.clone(),
                 reason: "--resume was given but there is no checkpoint-N/ to resume from".into(),
             })?;
-        let model = CausalLm::load_hf(&dir, &autodiff)?;
+        let model = CausalLm::load(&dir, &autodiff)?;
         let resumed = Checkpointer::resume(&dir, model, optimizer)?;
         resumed.state.check_config_hash(&state_hash)?;
         (resumed.model, resumed.optimizer, resumed.state, Some(dir))
     } else {
-        let model = CausalLm::load_hf(&config.model.path, &autodiff)?;
+        let model = CausalLm::load(&config.model.path, &autodiff)?;
         model.check_vocab(tokenizer.vocab_size())?;
         let state = TrainerState::new(config.training.seed, state_hash);
         (model, optimizer, state, None)

@@ -63,7 +63,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<EvalReport> {
         .or_else(|| tokenizer.eos())
         .map_or(0, |t| t.id);
     let score = |dir: &Path| -> anyhow::Result<Vec<f64>> {
-        let model = CausalLm::load_hf(dir, &device)
+        let model = CausalLm::load(dir, &device)
             .with_context(|| format!("cannot load the model `{}`", dir.display()))?;
         model.check_vocab(tokenizer.vocab_size())?;
         let completions = complete(&model, &tokenizer, &args.prompts, &args.generation)?;

@@ -112,7 +112,7 @@ pub(crate) fn complete(
 pub fn run(args: &GenerateArgs) -> anyhow::Result<Vec<Completion>> {
     let device = args.device.device()?;
     let tokenizer = load_tokenizer(&args.model, args.tokenizer.as_deref())?;
-    let model = CausalLm::load_hf(&args.model, &device)
+    let model = CausalLm::load(&args.model, &device)
         .with_context(|| format!("cannot load the model `{}`", args.model.display()))?;
     model.check_vocab(tokenizer.vocab_size())?;
     let completions = complete(&model, &tokenizer, &args.prompts, &args.generation)?;

@@ -1,12 +1,14 @@
 //! The `prefopt` command line: one subcommand per job.
 
 mod bench;
+mod convert;
 mod demo;
 mod devices;
 mod eval;
 mod generate;
 mod grpo;
 mod personal_eval;
+mod serve;
 mod study;
 mod train;
 
@@ -14,11 +16,13 @@ use clap::{Parser, Subcommand};
 
 use crate::device::DeviceChoice;
 
+pub use convert::{ConvertArgs, run as convert_command};
 pub use demo::{DemoArgs, run as demo_command};
 pub use eval::{EvalArgs, EvalReport, run as eval_command};
 pub use generate::{Completion, GenerateArgs, GenerationArgs, run as generate_command};
-pub use grpo::{GrpoArgs, GrpoReport, run as grpo_command};
+pub use grpo::{GrpoArgs, GrpoReport, ToyWorldArgs, run as grpo_command};
 pub use personal_eval::{PersonalEvalArgs, run as personal_eval_command};
+pub use serve::{ServeArgs, run as serve_command, start as serve_start};
 pub use study::{StudyArgs, run as study_command};
 pub use train::{TrainArgs, run as train_command};
 
@@ -54,8 +58,16 @@ pub enum Command {
     PersonalizationStudy(StudyArgs),
     /// Online GRPO / Pref-GRPO: sample groups, score them, train on group-relative advantages.
     Grpo(GrpoArgs),
+    /// Write the GRPO toy task (a tiny random policy, one token per character, and its
+    /// prompts) for `prefopt grpo` with the `toy_*` rewards and comparators.
+    ToyWorld(ToyWorldArgs),
     /// Complete a JSONL file of prompts with a checkpoint.
     Generate(GenerateArgs),
+    /// Convert a GGUF file (llama architecture) into a Hugging Face checkpoint directory.
+    Convert(ConvertArgs),
+    /// Serve a checkpoint as an OpenAI-compatible chat-completions endpoint (text only),
+    /// batching concurrent requests; stops cleanly on SIGINT/SIGTERM.
+    Serve(ServeArgs),
     /// Mean reward of a checkpoint's completions under a reward model, and its win rate
     /// against a second checkpoint.
     Eval(EvalArgs),
@@ -91,7 +103,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(&args).map(drop),
         Command::PersonalizationStudy(args) => study::run(&args).map(drop),
         Command::Grpo(args) => grpo::run(&args).map(drop),
+        Command::ToyWorld(args) => grpo::run_toy_world(&args),
         Command::Generate(args) => generate::run(&args).map(drop),
+        Command::Convert(args) => convert::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Eval(args) => eval::run(&args).map(drop),
         Command::Devices { device } => devices::run(device),
         Command::Bench { benchmark } => match benchmark {

@@ -57,7 +57,7 @@ pub fn run(args: &PersonalEvalArgs) -> anyhow::Result<PersonalEvalReport> {
     let test = load_test_split(&config, &tokenizer, config.data.cache_dir.as_deref())?
         .context("`personalization.test` is not set: nothing to evaluate")?;
     let device = args.device.device()?;
-    let model = CausalLm::load_hf(&model_dir, &device)
+    let model = CausalLm::load(&model_dir, &device)
         .with_context(|| format!("loading {}", model_dir.display()))?;
     let mut options = PersonalEvalOptions::from_section(&config.personalization);
     if let Some(view) = args.view {

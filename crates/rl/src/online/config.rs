@@ -12,21 +12,7 @@ use crate::rollout::RolloutConfig;
 use crate::sampling::SamplingConfig;
 use prefopt_core::invalid;
 
-/// One reward function of a run, chosen by name from a
-/// [`RewardRegistry`](super::RewardRegistry).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RewardSpec {
-    /// The registry name.
-    pub name: String,
-    /// Its weight w_k (default 1).
-    #[serde(default = "one")]
-    pub weight: f64,
-}
-
-fn one() -> f64 {
-    1.0
-}
+use super::reward_spec::{RewardSpec, check_rewards};
 
 /// The settings of a GRPO run (the `[grpo]` table of `prefopt grpo`'s file,
 /// [`GrpoFile`](super::GrpoFile)). Names follow TRL's `GRPOConfig`; the loss and advantage
@@ -38,8 +24,8 @@ pub struct GrpoRunConfig {
     pub loss: GrpoLossConfig,
     /// How completions are sampled.
     pub sampling: SamplingConfig,
-    /// The reward functions, by registry name, with weights. `loss.reward_weights` must then be
-    /// unset.
+    /// The rewards (`[[rewards]]`): pointwise functions by registry name, or win rates from a
+    /// judge, each with a weight. `loss.reward_weights` must then be unset.
     pub rewards: Vec<RewardSpec>,
     /// Peak learning rate (TRL default 1e-6).
     pub learning_rate: f64,
@@ -60,8 +46,17 @@ pub struct GrpoRunConfig {
     pub max_steps: u64,
     /// Seed of the prompt order and of the sampler (step `s` samples with `seed + s`).
     pub seed: u64,
-    /// Where `metrics.jsonl` is written (`None` = not written).
+    /// Where `metrics.jsonl` and the checkpoints are written (`None` = not written).
     pub output_dir: Option<PathBuf>,
+    /// Write `output_dir/checkpoint-<step>/` (policy in HF layout, AdamW state, trainer state
+    /// with the prompt cursor) after every `save_steps` rollout batches (HF default 500; 0 =
+    /// never). `<step>` counts optimizer steps, as `step` in `metrics.jsonl`.
+    pub save_steps: u64,
+    /// Keep only the newest `save_total_limit` checkpoints (`None` = all, HF default).
+    pub save_total_limit: Option<usize>,
+    /// A non-finite loss or gradient skips that optimizer step (logged, counted in
+    /// `skipped/nonfinite`); this many skipped steps in a row stop the run (default 5).
+    pub max_consecutive_nonfinite_steps: u64,
 }
 
 impl Default for GrpoRunConfig {
@@ -80,6 +75,9 @@ impl Default for GrpoRunConfig {
             max_steps: 100,
             seed: 0,
             output_dir: None,
+            save_steps: 500,
+            save_total_limit: None,
+            max_consecutive_nonfinite_steps: 5,
         }
     }
 }
@@ -120,6 +118,16 @@ impl GrpoRunConfig {
         if self.prompts_per_step == 0 {
             return Err(invalid("prompts_per_step", "must be ≥ 1"));
         }
+        if self.max_consecutive_nonfinite_steps == 0 {
+            return Err(invalid("max_consecutive_nonfinite_steps", "must be ≥ 1"));
+        }
+        if self.save_total_limit == Some(0) {
+            return Err(invalid(
+                "save_total_limit",
+                "must be ≥ 1 (leave it out to keep every checkpoint)",
+            ));
+        }
+        check_rewards(&self.rewards)?;
         if self.loss.reward_weights.is_some() && !self.rewards.is_empty() {
             return Err(invalid(
                 "reward_weights",
@@ -140,6 +148,23 @@ impl GrpoRunConfig {
             advantages,
             rollout,
         })
+    }
+
+    /// The hash stored in checkpoints: every setting that shapes the trajectory. How long to
+    /// run, where to write and how often to save are left out, so a run stopped at
+    /// `max_steps = 4` can be resumed with `max_steps = 8` (the `linear` schedule then follows
+    /// the new length, as in the offline trainer).
+    ///
+    /// # Errors
+    /// A serialisation error (not expected).
+    pub fn trajectory_hash(&self) -> Result<String> {
+        let mut c = self.clone();
+        c.max_steps = 0;
+        c.output_dir = None;
+        c.save_steps = 0;
+        c.save_total_limit = None;
+        c.max_consecutive_nonfinite_steps = 0;
+        Ok(prefopt_train::config_hash(&c)?)
     }
 
     pub(crate) fn schedule(&self) -> Result<LrSchedule> {

@@ -13,10 +13,15 @@
 //! [grpo]                         # GrpoRunConfig (TRL GRPOConfig names)
 //! learning_rate = 1e-5
 //! max_steps = 50
+//! save_steps = 10                # checkpoint-<step>/ every 10 steps; `--resume` continues
 //! [grpo.loss]
 //! num_generations = 8
 //! [[grpo.rewards]]
 //! name = "sentiment"             # a name the caller's RewardRegistry knows, or reward_model
+//! [[grpo.rewards]]               # Pref-GRPO: win rates from a judge (see RewardSpec)
+//! name = "pref"
+//! kind = "win_rate"
+//! judge = { kind = "programmatic", comparator = "longer" }
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -119,10 +124,19 @@ impl GrpoFile {
     /// the rewards `registry` (plus `reward_model`) offers.
     pub fn check_rewards(&self, registry: &RewardRegistry) -> Result<()> {
         if self.grpo.rewards.is_empty() {
+            let comparators = registry.comparator_names();
+            let comparators = if comparators.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; comparators (for win_rate judges): {}",
+                    comparators.join(", ")
+                )
+            };
             return Err(invalid(
                 "rewards",
                 format!(
-                    "[[grpo.rewards]] is empty; built-in rewards: {}",
+                    "[[grpo.rewards]] is empty; built-in rewards: {}{comparators}",
                     self.known_rewards(registry).join(", ")
                 ),
             ));

@@ -14,24 +14,28 @@ use crate::reward_model::{REWARD_MODEL, RewardModelReward};
 use super::detokenize::tokenizer_detokenizer;
 use super::grpo_file::GrpoFile;
 use super::registry::RewardRegistry;
-use super::run::run_valid_grpo;
+use super::run::{GrpoRunOptions, run_valid_grpo, save_model};
 
 /// What [`run_grpo_file`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GrpoFileReport {
-    /// Mean total reward of each rollout batch, in order.
+    /// Mean total reward of each rollout batch this call ran, in order (NaN where no completion
+    /// had a reward).
     pub rewards: Vec<f64>,
     /// Where the trained policy was saved (`[model] output_dir`).
     pub output_dir: PathBuf,
     /// Where the metrics were written.
     pub metrics_path: Option<PathBuf>,
+    /// The checkpoint the run continued from (`resume`).
+    pub resumed_from: Option<PathBuf>,
 }
 
 /// Runs the GRPO run `file` describes on `device` (the policy is loaded on
 /// `device.autodiff()`), choosing its `[[grpo.rewards]]` from `rewards` plus, when
 /// `[model] reward_model` is set, [`RewardModelReward`] as `reward_model` (loaded only if
-/// listed). The trained policy and the tokenizer files go to `[model] output_dir`, with
-/// `metrics.jsonl`.
+/// used). The trained policy and the tokenizer files go to `[model] output_dir`, with
+/// `metrics.jsonl` and the checkpoints (`[grpo] save_steps`). With `resume` the run continues
+/// from the newest checkpoint there.
 ///
 /// # Errors
 /// An invalid file (checked before anything is loaded), [`Error::File`] naming a file that
@@ -41,6 +45,7 @@ pub fn run_grpo_file(
     file: GrpoFile,
     mut rewards: RewardRegistry,
     device: &Device,
+    resume: bool,
 ) -> Result<GrpoFileReport> {
     if let Some(dir) = &file.model.reward_model
         && !rewards.contains(REWARD_MODEL)
@@ -50,6 +55,7 @@ pub fn run_grpo_file(
             Ok(Box::new(RewardModelReward::load(&dir, &rm_device)?) as Box<dyn RewardFn>)
         });
     }
+    rewards.set_device(device);
     file.check_rewards(&rewards)?;
     let GrpoFile {
         model,
@@ -73,24 +79,33 @@ pub fn run_grpo_file(
         .iter()
         .map(|p| p.prompt_ids.clone())
         .collect();
-    let reward_set = rewards.build(&valid.config().rewards)?;
-    let policy = CausalLm::load_hf(&model.path, &device.clone().autodiff())
+    let reward_set = rewards.build(&valid.config().rewards, valid.config().loss.num_generations)?;
+    let policy = CausalLm::load(&model.path, &device.clone().autodiff())
         .map_err(|e| Error::file("loading the policy", &model.path, e))?;
     policy.check_vocab(tokenizer.vocab_size())?;
     let detokenize = tokenizer_detokenizer(&tokenizer);
-    let out = run_valid_grpo(valid, policy, reward_set, &prompt_ids, &detokenize)?;
-    out.policy
-        .save_hf(&model.output_dir)
-        .map_err(|e| Error::file("saving the policy to", &model.output_dir, e))?;
-    prefopt_train::copy_tokenizer_files(tokenizer_dir, &model.output_dir)?;
+    let run_options = GrpoRunOptions {
+        resume,
+        tokenizer_dir: Some(tokenizer_dir.to_path_buf()),
+    };
+    let out = run_valid_grpo(
+        valid,
+        policy,
+        reward_set,
+        &prompt_ids,
+        &detokenize,
+        &run_options,
+    )?;
+    save_model(&out.policy, Some(tokenizer_dir), &model.output_dir)?;
     let rewards: Vec<f64> = out
         .history
         .iter()
-        .filter_map(|m| m.get("reward").copied())
+        .map(|m| m.get("reward").copied().unwrap_or(f64::NAN))
         .collect();
     Ok(GrpoFileReport {
         rewards,
         output_dir: model.output_dir,
         metrics_path: out.metrics_path,
+        resumed_from: out.resumed_from,
     })
 }

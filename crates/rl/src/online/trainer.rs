@@ -4,6 +4,16 @@
 //! otherwise the policy's log-probs are computed once, without gradient, before the first pass.
 //! A frozen reference copy is kept only when β > 0. A reward function returning an error stops
 //! the step before anything is trained: never a step on partial rewards.
+//!
+//! Faults that do not stop the run:
+//! - completions a reward gives no score get advantage 0 from it; when no completion of the
+//!   batch has a reward, the step's optimizer updates are skipped (`skipped/unscored`);
+//! - a non-finite loss or gradient norm skips that optimizer update (`skipped/nonfinite`), so NaN
+//!   never reaches the weights or the optimizer state.
+//!
+//! A skipped update still counts as an optimizer step (the schedule and `step` move on, as the
+//! HF `Trainer` does when its gradient scaler skips a step). Metrics without a finite value are
+//! left out of the step's metrics.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -31,8 +41,11 @@ pub struct GrpoStepOutput {
     pub columns: Vec<RewardColumn>,
     /// The aggregated reward of each completion.
     pub rewards: Vec<f64>,
-    /// TRL-named metrics, averaged over the `num_iterations` passes where they vary.
+    /// TRL-named metrics, averaged over the `num_iterations` passes where they vary; only
+    /// finite values.
     pub metrics: BTreeMap<String, f64>,
+    /// Optimizer updates of this step skipped for a non-finite loss or gradient.
+    pub skipped_nonfinite: u64,
 }
 
 /// The policy, its optimizer and everything a GRPO step needs.
@@ -125,9 +138,25 @@ impl GrpoTrainer {
         self.steps
     }
 
-    /// Optimizer steps done (`steps × num_iterations`).
+    /// Optimizer steps done (`steps × num_iterations`), skipped updates included.
     pub fn optimizer_steps(&self) -> u64 {
         self.optimizer_steps
+    }
+
+    /// The optimizer (for checkpoints).
+    pub(crate) fn optimizer(&self) -> &AdamW {
+        &self.optimizer
+    }
+
+    /// Continues a run: `steps` rollout batches and `optimizer_steps` optimizer steps done.
+    pub(crate) fn set_position(&mut self, steps: u64, optimizer_steps: u64) {
+        self.steps = steps;
+        self.optimizer_steps = optimizer_steps;
+    }
+
+    /// Replaces the frozen reference (on resume: the initial policy, not the checkpoint's).
+    pub(crate) fn set_reference(&mut self, reference: Option<CausalLm>) {
+        self.reference = reference;
     }
 
     /// One GRPO step on `prompts` (token ids): rollouts, rewards, advantages, then
@@ -175,6 +204,30 @@ impl GrpoTrainer {
         let completion_refs: Vec<&str> = completion_texts.iter().map(String::as_str).collect();
         let columns = self.rewards.score(&prompt_refs, &completion_refs)?;
         let adv = self.advantages.compute(&columns)?;
+        let mu = self.config.num_iterations as u64;
+        if adv.rewards.iter().all(|r| r.is_nan()) {
+            tracing::warn!(
+                step = self.steps + 1,
+                "no completion of the batch has a reward: its optimizer updates are skipped"
+            );
+            self.optimizer_steps += mu;
+            let mut metrics = adv.metrics.clone();
+            metrics.insert("skipped/unscored".into(), mu as f64);
+            metrics.insert("skipped/nonfinite".into(), 0.0);
+            metrics.insert(
+                "learning_rate".into(),
+                self.schedule.lr_at(self.optimizer_steps - 1),
+            );
+            rollout_metrics(&rollout, &mut metrics);
+            self.steps += 1;
+            return Ok(GrpoStepOutput {
+                rewards: adv.rewards,
+                rollout,
+                columns,
+                metrics,
+                skipped_nonfinite: 0,
+            });
+        }
 
         let pad = self
             .config
@@ -215,7 +268,10 @@ impl GrpoTrainer {
         let mut sums: BTreeMap<String, f64> = BTreeMap::new();
         let mut add = |k: &str, v: f64| *sums.entry(k.to_owned()).or_insert(0.0) += v;
         let mut lr = 0.0;
+        let (mut applied, mut skipped) = (0u64, 0u64);
         for _ in 0..self.config.num_iterations {
+            lr = self.schedule.lr_at(self.optimizer_steps);
+            self.optimizer_steps += 1;
             let logps = completion_token_logprobs(&self.policy, &batch, temperature)?;
             let mut input = GrpoLossInput::new(logps, advantages.clone(), mask.clone())
                 .with_num_items_in_batch(num_items);
@@ -226,36 +282,48 @@ impl GrpoTrainer {
                 input = input.with_ref_logps(r.clone());
             }
             let out = self.loss.forward(input)?;
-            add("loss", out.loss.clone().into_scalar::<f64>());
-            for (k, v) in out.metrics() {
-                add(&k, v);
+            let loss = out.loss.clone().into_scalar::<f64>();
+            if !loss.is_finite() {
+                skipped += 1;
+                tracing::warn!(
+                    step = self.optimizer_steps,
+                    loss,
+                    "non-finite loss: optimizer update skipped"
+                );
+                continue;
             }
+            let metrics = out.metrics();
             let grads = out.loss.backward();
             let mut grads = GradientsParams::from_grads(grads, &self.policy);
-            add(
-                "grad_norm",
-                clip_grad_norm(&self.policy, &mut grads, self.config.max_grad_norm),
-            );
-            lr = self.schedule.lr_at(self.optimizer_steps);
+            let grad_norm = clip_grad_norm(&self.policy, &mut grads, self.config.max_grad_norm);
+            if !grad_norm.is_finite() {
+                skipped += 1;
+                tracing::warn!(
+                    step = self.optimizer_steps,
+                    grad_norm,
+                    "non-finite gradient: optimizer update skipped"
+                );
+                continue;
+            }
+            add("loss", loss);
+            add("grad_norm", grad_norm);
+            for (k, v) in metrics {
+                add(&k, v);
+            }
             self.policy = self.optimizer.step(lr, self.policy.clone(), grads);
-            self.optimizer_steps += 1;
+            applied += 1;
         }
-        let mu = self.config.num_iterations as f64;
-        let mut metrics: BTreeMap<String, f64> =
-            sums.into_iter().map(|(k, v)| (k, v / mu)).collect();
+        let applied_f = applied.max(1) as f64;
+        let mut metrics: BTreeMap<String, f64> = sums
+            .into_iter()
+            .map(|(k, v)| (k, v / applied_f))
+            .filter(|(_, v)| v.is_finite())
+            .collect();
         metrics.extend(adv.metrics.clone());
         metrics.insert("learning_rate".into(), lr);
-        metrics.insert("completions/mean_length".into(), rollout.mean_length());
-        metrics.insert("completions/clipped_ratio".into(), rollout.clipped_ratio());
-        let lengths = rollout.completions.iter().map(Vec::len);
-        metrics.insert(
-            "completions/min_length".into(),
-            lengths.clone().min().unwrap_or(0) as f64,
-        );
-        metrics.insert(
-            "completions/max_length".into(),
-            lengths.max().unwrap_or(0) as f64,
-        );
+        metrics.insert("skipped/nonfinite".into(), skipped as f64);
+        metrics.insert("skipped/unscored".into(), 0.0);
+        rollout_metrics(&rollout, &mut metrics);
         metrics.insert("num_tokens".into(), num_items);
         self.steps += 1;
         Ok(GrpoStepOutput {
@@ -263,6 +331,22 @@ impl GrpoTrainer {
             rollout,
             columns,
             metrics,
+            skipped_nonfinite: skipped,
         })
     }
+}
+
+/// `completions/{mean,min,max}_length` and `completions/clipped_ratio`.
+fn rollout_metrics(rollout: &RolloutBatch, metrics: &mut BTreeMap<String, f64>) {
+    metrics.insert("completions/mean_length".into(), rollout.mean_length());
+    metrics.insert("completions/clipped_ratio".into(), rollout.clipped_ratio());
+    let lengths = rollout.completions.iter().map(Vec::len);
+    metrics.insert(
+        "completions/min_length".into(),
+        lengths.clone().min().unwrap_or(0) as f64,
+    );
+    metrics.insert(
+        "completions/max_length".into(),
+        lengths.max().unwrap_or(0) as f64,
+    );
 }
