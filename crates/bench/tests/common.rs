@@ -8,22 +8,15 @@ use base64::Engine as _;
 
 use prefopt_testkit::{Reply, Request};
 
-/// The official data folder, or `None` (with a visible message) when it is absent.
-#[allow(clippy::print_stderr)]
+/// The official data folder (`$PREFOPT_UNIGENBENCH_DIR`, else `../shared/data/unigenbench`),
+/// or `None` with a visible SKIPPED line; under `CI=true` its absence fails the test.
 pub fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("PREFOPT_UNIGENBENCH_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/unigenbench"),
-        PathBuf::from,
-    );
-    if dir.join("test_prompts_en.csv").exists() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIPPED: UniGenBench data not found at {} (set PREFOPT_UNIGENBENCH_DIR)",
-            dir.display()
-        );
-        None
-    }
+    prefopt_testkit::external_data_dir(
+        "PREFOPT_UNIGENBENCH_DIR",
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/unigenbench"),
+        "test_prompts_en.csv",
+        "the UniGenBench suite and leaderboard tests",
+    )
 }
 
 /// Test points of the synthetic prompts.

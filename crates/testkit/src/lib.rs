@@ -5,6 +5,8 @@ pub mod fixture_files;
 pub mod http_server;
 pub mod tolerance;
 
-pub use fixture_files::{fetched_model, find_bytes, models_dir, patched_copy};
+pub use fixture_files::{
+    external_data_dir, fetched_model, find_bytes, missing_data, models_dir, patched_copy,
+};
 pub use http_server::{Reply, Request, Server};
 pub use tolerance::{Tolerance, assert_all_close, assert_close};
