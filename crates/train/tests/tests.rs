@@ -6,6 +6,7 @@ mod accumulation;
 mod adamw_reference;
 mod checkpoint_resume;
 mod clip_reference;
+mod gguf_tokenizer;
 mod metrics_log;
 mod plot_png;
 mod schedule_reference;
