@@ -49,8 +49,14 @@ pub struct Rows<T> {
     pub report: ReadReport,
 }
 
+/// The longest JSONL line read (64 MiB): a longer one is an error naming `file:line`, so a
+/// corrupt or hostile file cannot make the reader allocate without bound.
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
 /// Reads `path` as JSONL, parsing each non-blank line's JSON object with `parse`.
 ///
+/// The file is streamed line by line; a line longer than [`MAX_LINE_BYTES`] is a
+/// `DataError::BadRow` (never skipped), a line that is not UTF-8 a bad row like any other.
 /// `parse` returns a human-readable message describing what was expected; it becomes
 /// `DataError::BadRow { path, line, message }`. A file with no rows left is
 /// `DataError::EmptyDataset`.
@@ -59,8 +65,52 @@ pub fn read_jsonl<T>(
     options: ReadOptions,
     parse: impl Fn(&Map<String, Value>) -> std::result::Result<T, String>,
 ) -> Result<Rows<T>> {
-    let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
-    parse_jsonl_str(path, &text, options, parse)
+    read_jsonl_limited(path, options, MAX_LINE_BYTES, parse)
+}
+
+/// [`read_jsonl`] with another line-length bound (tests use a small one).
+pub fn read_jsonl_limited<T>(
+    path: &Path,
+    options: ReadOptions,
+    max_line_bytes: usize,
+    parse: impl Fn(&Map<String, Value>) -> std::result::Result<T, String>,
+) -> Result<Rows<T>> {
+    use std::io::{BufRead, Read};
+    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    let mut reader = std::io::BufReader::new(file);
+    let mut collector = RowCollector::new(path, options, parse);
+    let mut buf = Vec::new();
+    let mut line_no = 0;
+    loop {
+        buf.clear();
+        let n = (&mut reader)
+            .take(max_line_bytes as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| DataError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+        } else if buf.len() > max_line_bytes {
+            return Err(DataError::BadRow {
+                path: path.to_path_buf(),
+                line: line_no,
+                message: format!(
+                    "the line is longer than {max_line_bytes} bytes (the limit for one JSONL row)"
+                ),
+            });
+        }
+        match std::str::from_utf8(&buf) {
+            Ok(line) => collector.push(line_no, line)?,
+            Err(e) => collector.bad(line_no, format!("the line is not valid UTF-8: {e}"))?,
+        }
+    }
+    collector.finish()
 }
 
 /// [`read_jsonl`] on text already in memory (`path` is used in messages only).
@@ -70,20 +120,45 @@ pub fn parse_jsonl_str<T>(
     options: ReadOptions,
     parse: impl Fn(&Map<String, Value>) -> std::result::Result<T, String>,
 ) -> Result<Rows<T>> {
-    let mut rows = Rows {
-        path: path.to_path_buf(),
-        records: Vec::new(),
-        lines: Vec::new(),
-        report: ReadReport::default(),
-    };
+    let mut collector = RowCollector::new(path, options, parse);
     for (index, line) in text.lines().enumerate() {
-        let line_no = index + 1;
+        collector.push(index + 1, line)?;
+    }
+    collector.finish()
+}
+
+/// The per-line logic shared by the streaming and in-memory readers.
+struct RowCollector<T, P> {
+    rows: Rows<T>,
+    options: ReadOptions,
+    parse: P,
+}
+
+impl<T, P> RowCollector<T, P>
+where
+    P: Fn(&Map<String, Value>) -> std::result::Result<T, String>,
+{
+    fn new(path: &Path, options: ReadOptions, parse: P) -> Self {
+        Self {
+            rows: Rows {
+                path: path.to_path_buf(),
+                records: Vec::new(),
+                lines: Vec::new(),
+                report: ReadReport::default(),
+            },
+            options,
+            parse,
+        }
+    }
+
+    /// One line (without its line break).
+    fn push(&mut self, line_no: usize, line: &str) -> Result<()> {
         if line.trim().is_empty() {
-            rows.report.blank_lines += 1;
-            continue;
+            self.rows.report.blank_lines += 1;
+            return Ok(());
         }
         let parsed = match serde_json::from_str::<Value>(line) {
-            Ok(Value::Object(map)) => parse(&map),
+            Ok(Value::Object(map)) => (self.parse)(&map),
             Ok(other) => Err(format!(
                 "expected a JSON object per line, found {}",
                 json_kind(&other)
@@ -92,49 +167,58 @@ pub fn parse_jsonl_str<T>(
         };
         match parsed {
             Ok(record) => {
-                rows.records.push(record);
-                rows.lines.push(line_no);
+                self.rows.records.push(record);
+                self.rows.lines.push(line_no);
+                Ok(())
             }
-            Err(message) if options.skip_bad_rows => {
-                tracing::warn!(file = %path.display(), line = line_no, %message, "skipping bad row");
-                rows.report.skipped.push(SkippedRow {
-                    line: line_no,
-                    message,
-                });
-            }
-            Err(message) => {
-                return Err(DataError::BadRow {
-                    path: path.to_path_buf(),
-                    line: line_no,
-                    message,
-                });
-            }
+            Err(message) => self.bad(line_no, message),
         }
     }
-    rows.report.rows = rows.records.len();
-    if rows.records.is_empty() {
-        let detail = if rows.report.skipped.is_empty() {
-            "no rows".to_string()
+
+    /// A bad row: skipped and counted with `skip_bad_rows`, else the error.
+    fn bad(&mut self, line_no: usize, message: String) -> Result<()> {
+        let path = &self.rows.path;
+        if self.options.skip_bad_rows {
+            tracing::warn!(file = %path.display(), line = line_no, %message, "skipping bad row");
+            self.rows.report.skipped.push(SkippedRow {
+                line: line_no,
+                message,
+            });
+            Ok(())
         } else {
-            format!(
-                "all {} rows were bad and skipped",
-                rows.report.skipped.len()
-            )
-        };
-        return Err(DataError::EmptyDataset {
-            path: path.to_path_buf(),
-            detail,
-        });
+            Err(DataError::BadRow {
+                path: path.clone(),
+                line: line_no,
+                message,
+            })
+        }
     }
-    if !rows.report.skipped.is_empty() {
-        tracing::warn!(
-            file = %path.display(),
-            skipped = rows.report.skipped.len(),
-            kept = rows.report.rows,
-            "skipped bad rows"
-        );
+
+    fn finish(self) -> Result<Rows<T>> {
+        let mut rows = self.rows;
+        let path = rows.path.clone();
+        rows.report.rows = rows.records.len();
+        if rows.records.is_empty() {
+            let detail = if rows.report.skipped.is_empty() {
+                "no rows".to_string()
+            } else {
+                format!(
+                    "all {} rows were bad and skipped",
+                    rows.report.skipped.len()
+                )
+            };
+            return Err(DataError::EmptyDataset { path, detail });
+        }
+        if !rows.report.skipped.is_empty() {
+            tracing::warn!(
+                file = %path.display(),
+                skipped = rows.report.skipped.len(),
+                kept = rows.report.rows,
+                "skipped bad rows"
+            );
+        }
+        Ok(rows)
     }
-    Ok(rows)
 }
 
 /// The JSON type name used in error messages.
@@ -307,5 +391,65 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("all 1 rows were bad"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    fn object(map: &Map<String, Value>) -> std::result::Result<usize, String> {
+        Ok(map.len())
+    }
+
+    #[test]
+    fn streaming_reads_lines_like_the_in_memory_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.jsonl");
+        let text = "{\"a\": 1}\r\n\n{\"a\": 1, \"b\": 2}\n{\"c\": 3}";
+        std::fs::write(&path, text).unwrap();
+        let streamed = read_jsonl(&path, ReadOptions::default(), object).unwrap();
+        let in_memory = parse_jsonl_str(&path, text, ReadOptions::default(), object).unwrap();
+        assert_eq!(streamed, in_memory);
+        assert_eq!(streamed.records, vec![1, 2, 1]);
+        assert_eq!(streamed.lines, vec![1, 3, 4]);
+    }
+
+    #[test]
+    fn an_overlong_line_is_an_error_naming_it_even_when_skipping() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.jsonl");
+        let long = format!("{{\"a\": \"{}\"}}", "x".repeat(200));
+        std::fs::write(&path, format!("{{\"a\": 1}}\n{long}\n")).unwrap();
+        let skip = ReadOptions {
+            skip_bad_rows: true,
+        };
+        let err = read_jsonl_limited(&path, skip, 100, object).unwrap_err();
+        assert!(
+            matches!(&err, DataError::BadRow { line: 2, message, .. } if message.contains("longer than 100 bytes")),
+            "{err}"
+        );
+        // Exactly at the limit is fine.
+        let exact = "{\"a\": \"xxxx\"}";
+        std::fs::write(&path, exact).unwrap();
+        read_jsonl_limited(&path, ReadOptions::default(), exact.len(), object).unwrap();
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_a_bad_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latin1.jsonl");
+        std::fs::write(&path, b"{\"a\": \"caf\xe9\"}\n{\"a\": 1}\n").unwrap();
+        let err = read_jsonl(&path, ReadOptions::default(), object).unwrap_err();
+        assert!(
+            matches!(&err, DataError::BadRow { line: 1, message, .. } if message.contains("UTF-8")),
+            "{err}"
+        );
+        let skip = ReadOptions {
+            skip_bad_rows: true,
+        };
+        let rows = read_jsonl(&path, skip, object).unwrap();
+        assert_eq!(rows.lines, vec![2]);
+        assert_eq!(rows.report.skipped.len(), 1);
     }
 }

@@ -36,7 +36,10 @@ pub use dataset::{
 pub use error::{DataError, Result};
 pub use gguf_tokenizer::{GgufTokenizerFiles, SUPPORTED_GGUF_TOKENIZERS};
 pub use implicit_prompt::{extract_prompt, split_messages, split_text};
-pub use jsonl::{ReadOptions, ReadReport, Rows, SkippedRow, parse_jsonl_str, read_jsonl};
+pub use jsonl::{
+    MAX_LINE_BYTES, ReadOptions, ReadReport, Rows, SkippedRow, parse_jsonl_str, read_jsonl,
+    read_jsonl_limited,
+};
 pub use loader::{Batch, Cursor, Loader, LoaderConfig, batches_per_epoch, epoch_order};
 pub use personal::{
     Field, HistoryItem, ItemMetadata, PersonalEncoder, PersonalLayout, PersonalOptions,
