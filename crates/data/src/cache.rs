@@ -125,13 +125,7 @@ pub fn write_cache<T: Serialize>(path: &Path, key: &CacheKey, value: &T) -> Resu
     bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&checksum);
     bytes.extend_from_slice(&payload);
-    prefopt_core::write_atomic(path, &bytes).map_err(|e| match e {
-        prefopt_core::CoreError::Io { path, source } => DataError::io(path, source),
-        other => DataError::Cache {
-            path: path.to_path_buf(),
-            message: other.to_string(),
-        },
-    })
+    Ok(prefopt_core::write_atomic(path, &bytes)?)
 }
 
 /// Reads `path` and checks it against `key`.

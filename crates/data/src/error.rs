@@ -52,6 +52,20 @@ pub enum DataError {
     /// The prefetching loader's worker thread panicked or stopped.
     #[error("loader: {0}")]
     Loader(String),
+    /// A shared building block (an atomic write) failed other than by I/O.
+    #[error(transparent)]
+    Core(prefopt_core::CoreError),
+}
+
+impl From<prefopt_core::CoreError> for DataError {
+    /// Keeps I/O failures (an atomic write: the file, its temporary sibling or the directory)
+    /// as [`DataError::Io`], so the message names the path either way.
+    fn from(e: prefopt_core::CoreError) -> Self {
+        match e {
+            prefopt_core::CoreError::Io { path, source } => Self::Io { path, source },
+            other => Self::Core(other),
+        }
+    }
 }
 
 /// Result alias for this crate.

@@ -569,11 +569,7 @@ impl GgufTokenizerFiles {
     pub fn write(&self, dir: &Path) -> Result<()> {
         let (json, config) = self.to_bytes();
         for (name, bytes) in [("tokenizer.json", json), ("tokenizer_config.json", config)] {
-            let path = dir.join(name);
-            prefopt_core::write_atomic(&path, &bytes).map_err(|e| match e {
-                prefopt_core::CoreError::Io { path, source } => DataError::Io { path, source },
-                other => DataError::Tokenizer(format!("{}: {other}", path.display())),
-            })?;
+            prefopt_core::write_atomic(&dir.join(name), &bytes)?;
         }
         Ok(())
     }

@@ -40,7 +40,9 @@ pub use jsonl::{
     MAX_LINE_BYTES, ReadOptions, ReadReport, Rows, SkippedRow, parse_jsonl_str, read_jsonl,
     read_jsonl_limited,
 };
-pub use loader::{Batch, Cursor, Loader, LoaderConfig, batches_per_epoch, epoch_order};
+pub use loader::{
+    Batch, Cursor, Loader, LoaderConfig, batches_per_epoch, epoch_order, shuffled_epoch,
+};
 pub use personal::{
     Field, HistoryItem, ItemMetadata, PersonalEncoder, PersonalLayout, PersonalOptions,
     PersonalRecord, PersonalReport, TokenizedPersonal, load_personal_dataset, parse_amazon_row,

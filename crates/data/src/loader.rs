@@ -73,10 +73,18 @@ pub struct Batch<B> {
 
 /// The visiting order of epoch `epoch`.
 pub fn epoch_order(len: usize, config: &LoaderConfig, epoch: u64) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..len).collect();
     if config.shuffle {
-        SplitMix64::for_stream(config.seed, epoch).shuffle(&mut order);
+        shuffled_epoch(len, config.seed, epoch)
+    } else {
+        (0..len).collect()
     }
+}
+
+/// The seeded permutation of `0..len` for epoch `epoch` (its own RNG stream of `seed`): the one
+/// per-epoch shuffle behind the training loader and GRPO's prompt order.
+pub fn shuffled_epoch(len: usize, seed: u64, epoch: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..len).collect();
+    SplitMix64::for_stream(seed, epoch).shuffle(&mut order);
     order
 }
 

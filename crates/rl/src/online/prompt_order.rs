@@ -2,7 +2,7 @@
 //! stream, so the next batch is a pure function of (seed, prompts consumed so far) and a resumed
 //! run continues exactly where the checkpoint left off.
 
-use prefopt_core::SplitMix64;
+use prefopt_data::shuffled_epoch;
 
 /// Prompt indices, epoch after epoch; see the module docs.
 #[derive(Debug, Clone)]
@@ -54,9 +54,7 @@ impl PromptOrder {
 }
 
 fn shuffled(seed: u64, len: usize, epoch: u64) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..len).collect();
-    SplitMix64::for_stream(seed ^ 0x5EED_0F9A_1D00, epoch).shuffle(&mut order);
-    order
+    shuffled_epoch(len, seed ^ 0x5EED_0F9A_1D00, epoch)
 }
 
 #[cfg(test)]
