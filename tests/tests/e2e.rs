@@ -14,6 +14,10 @@ mod grpo_resume;
 mod personalization;
 #[path = "e2e/serve.rs"]
 mod serve;
+#[path = "e2e/t2i.rs"]
+mod t2i;
+#[path = "e2e/t2i_grpo.rs"]
+mod t2i_grpo;
 #[path = "e2e/training.rs"]
 mod training;
 

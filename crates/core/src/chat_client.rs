@@ -256,22 +256,27 @@ impl ChatClient {
         if !(200..300).contains(&status) {
             return Err(Failure::Fatal(format!("HTTP {status}: {}", snippet(&text))));
         }
-        let json: Value = serde_json::from_str(&text).map_err(|e| {
-            Failure::Retry(format!(
-                "the response is not JSON ({e}): {}",
-                snippet(&text)
-            ))
-        })?;
-        json.pointer("/choices/0/message/content")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| {
-                Failure::Retry(format!(
-                    "the response has no choices[0].message.content: {}",
-                    snippet(&text)
-                ))
-            })
+        reply_content(&text).map_err(Failure::Retry)
     }
+}
+
+/// The `choices[0].message.content` of an OpenAI-compatible chat-completion body (a 2xx
+/// reply), or why there is none (not JSON, no such string), with a snippet of the body.
+///
+/// # Errors
+/// A message for a body that is not JSON or has no `choices[0].message.content` string.
+pub fn reply_content(text: &str) -> std::result::Result<String, String> {
+    let json: Value = serde_json::from_str(text)
+        .map_err(|e| format!("the response is not JSON ({e}): {}", snippet(text)))?;
+    json.pointer("/choices/0/message/content")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            format!(
+                "the response has no choices[0].message.content: {}",
+                snippet(text)
+            )
+        })
 }
 
 /// The first 200 characters of `text`, with `…` when cut (for error messages and logs).

@@ -1,4 +1,5 @@
 //! Integration tests of prefopt-core (one binary: see the crate README).
 
 mod chat_client;
+mod reply_limits;
 mod text_metrics;

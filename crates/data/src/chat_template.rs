@@ -29,6 +29,13 @@ pub struct ChatTemplate {
     env: Environment<'static>,
 }
 
+/// Template instructions one render may run (minijinja fuel): far above any real chat
+/// template over a long conversation, far below a loop that would never end.
+pub const MAX_TEMPLATE_FUEL: u64 = 50_000_000;
+
+/// The largest `tojson(indent=...)` a template may ask for (each nesting level repeats it).
+pub const MAX_TOJSON_INDENT: usize = 64;
+
 /// What a render needs besides the messages.
 #[derive(Debug, Clone, Default)]
 pub struct ChatTemplateInputs {
@@ -51,6 +58,7 @@ impl ChatTemplate {
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         env.set_keep_trailing_newline(false);
+        env.set_fuel(Some(MAX_TEMPLATE_FUEL));
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_function("raise_exception", raise_exception);
         env.add_function("strftime_now", |format: String| strftime_now(&format));
@@ -125,8 +133,15 @@ fn tojson(value: Value, kwargs: Kwargs) -> std::result::Result<Value, Error> {
             ));
         }
     };
+    let indent = kwargs.get::<Option<usize>>("indent")?;
+    if indent.is_some_and(|n| n > MAX_TOJSON_INDENT) {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("tojson: indent must be at most {MAX_TOJSON_INDENT}"),
+        ));
+    }
     let style = PythonJsonStyle {
-        indent: kwargs.get::<Option<usize>>("indent")?,
+        indent,
         sort_keys: kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(false),
         separators,
         ensure_ascii: kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(false),
@@ -140,7 +155,8 @@ fn strip_generation_tags(source: &str) -> String {
     let mut out = String::with_capacity(source.len());
     let mut rest = source;
     while let Some(start) = rest.find("{%") {
-        let Some(len) = rest[start..].find("%}") else {
+        // The closing `%}` starts after the opening `{%` (in `{%}` they overlap).
+        let Some(len) = rest[start + 2..].find("%}").map(|i| i + 2) else {
             break;
         };
         let tag = &rest[start..start + len + 2];
@@ -193,6 +209,40 @@ pub fn templates_from_config(config: &serde_json::Value) -> Result<BTreeMap<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `chat_template` fuzz target: `{%}` sliced the tag backwards (a panic).
+    #[test]
+    fn overlapping_tag_delimiters_are_a_compile_error_not_a_panic() {
+        assert_eq!(strip_generation_tags("a{%}b"), "a{%}b");
+        assert_eq!(strip_generation_tags("{%}%}"), "{%}%}");
+        assert!(ChatTemplate::new("\u{a4}{%}").is_err());
+    }
+
+    #[test]
+    fn a_template_that_never_ends_runs_out_of_fuel() {
+        let template = ChatTemplate::new(
+            "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}",
+        )
+        .unwrap();
+        let err = template
+            .render(&[], &ChatTemplateInputs::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("fuel"), "{err}");
+    }
+
+    #[test]
+    fn a_huge_tojson_indent_is_refused() {
+        let template = ChatTemplate::new("{{ messages | tojson(indent=1000000000000) }}").unwrap();
+        let err = template
+            .render(
+                &[Message::new("user", "hi")],
+                &ChatTemplateInputs::default(),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("indent must be at most 64"), "{err}");
+    }
 
     fn render(source: &str, messages: &[Message], gen_prompt: bool) -> Result<String> {
         let inputs = ChatTemplateInputs {

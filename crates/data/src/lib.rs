@@ -27,7 +27,9 @@ pub use cache::{
     CacheOutcome, VectorRows, load_or_build, read_cache, read_vectors, vector_cache_key,
     write_cache, write_vectors,
 };
-pub use chat_template::{ChatTemplate, ChatTemplateInputs, templates_from_config};
+pub use chat_template::{
+    ChatTemplate, ChatTemplateInputs, MAX_TEMPLATE_FUEL, MAX_TOJSON_INDENT, templates_from_config,
+};
 pub use dataset::{
     DatasetKind, DatasetOptions, DatasetReport, TokenizedDataset, dataset_cache_key,
     dataset_cache_path, load_preference_dataset, load_prompt_dataset, load_ranked_dataset,

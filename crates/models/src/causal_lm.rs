@@ -10,6 +10,7 @@ use crate::error::{ModelError, Result};
 use crate::kv_cache::KvCache;
 use crate::llama::LlamaConfig;
 use crate::llama::LlamaModel;
+use crate::lora::{LoraAdapter, LoraConfig, project};
 use crate::mask::AttentionLayout;
 use crate::weights::{NamedTensor, RandomWeights, WeightSource, export_linear, load_linear};
 
@@ -23,8 +24,13 @@ pub struct CausalLm {
     pub model: LlamaModel,
     /// The LM head `[hidden, vocab]`; `None` when tied to the embeddings.
     pub lm_head: Option<Linear>,
+    /// LoRA adapter of `lm_head` (none unless attached, see [`crate::LoraConfig`]).
+    pub lm_head_lora: Option<LoraAdapter>,
     #[module(skip)]
     config: LlamaConfig,
+    /// The adapters' configuration, when adapters are attached.
+    #[module(skip)]
+    pub(crate) lora: Option<LoraConfig>,
 }
 
 pub(crate) fn read_mask(mask: Option<Tensor<2, Int>>) -> Result<Option<Vec<i64>>> {
@@ -71,7 +77,9 @@ impl CausalLm {
         Ok(Self {
             model,
             lm_head,
+            lm_head_lora: None,
             config,
+            lora: None,
         })
     }
 
@@ -158,7 +166,7 @@ impl CausalLm {
     /// - output: `[..., vocab]`
     pub fn logits_from_hidden<const D: usize>(&self, hidden: Tensor<D>) -> Tensor<D> {
         match &self.lm_head {
-            Some(head) => head.forward(hidden),
+            Some(head) => project(head, self.lm_head_lora.as_ref(), hidden),
             None => {
                 let w = self.model.embed_tokens.weight.val().transpose();
                 burn::tensor::module::linear(hidden, w, None)

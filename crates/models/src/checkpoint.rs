@@ -70,20 +70,17 @@ fn read_shard(path: &Path) -> Result<ShardFile> {
 }
 
 impl CheckpointWeights {
-    /// Opens `dir/model.safetensors`, or the shards listed in `dir/model.safetensors.index.json`.
-    pub fn open(dir: &Path) -> Result<Self> {
-        let single = dir.join(SAFETENSORS_FILE);
-        let index = dir.join(SAFETENSORS_INDEX_FILE);
+    /// Opens `dir/{stem}.safetensors`, or the shards listed in
+    /// `dir/{stem}.safetensors.index.json` (`stem` is `model` for transformers,
+    /// `diffusion_pytorch_model` for diffusers).
+    pub fn open_stem(dir: &Path, stem: &str) -> Result<Self> {
+        let single = dir.join(format!("{stem}.safetensors"));
+        let index = dir.join(format!("{stem}.safetensors.index.json"));
         let mut shards = Vec::new();
         let mut names = HashMap::new();
         let listing;
         if single.is_file() {
-            let shard = read_shard(&single)?;
-            for name in shard.metadata.tensors().keys() {
-                names.insert(name.clone(), 0);
-            }
-            shards.push(shard);
-            listing = single;
+            return Self::open_file(&single);
         } else if index.is_file() {
             let text = std::fs::read_to_string(&index).map_err(io_err(&index))?;
             let json: serde_json::Value =
@@ -137,10 +134,37 @@ impl CheckpointWeights {
         })
     }
 
-    /// Opens `dir` (as [`CheckpointWeights::open`]), builds a model from its tensors with
+    /// Opens one safetensors file (`model.safetensors`, `adapter_model.safetensors`, ...).
+    pub fn open_file(path: &Path) -> Result<Self> {
+        let shard = read_shard(path)?;
+        let names = shard
+            .metadata
+            .tensors()
+            .keys()
+            .map(|name| (name.clone(), 0))
+            .collect();
+        Ok(Self {
+            shards: vec![shard],
+            names,
+            listing: path.to_path_buf(),
+            taken: HashSet::new(),
+        })
+    }
+
+    /// Opens `dir` (`model.safetensors` or its sharded form), builds a model from its tensors with
     /// `build`, and warns about tensors the model left unused.
     pub fn load_with<M>(dir: &Path, build: impl FnOnce(&mut Self) -> Result<M>) -> Result<M> {
-        let mut weights = Self::open(dir)?;
+        Self::load_stem_with(dir, "model", build)
+    }
+
+    /// [`CheckpointWeights::load_with`] for the weights named by `stem` (see
+    /// [`CheckpointWeights::open_stem`]).
+    pub fn load_stem_with<M>(
+        dir: &Path,
+        stem: &str,
+        build: impl FnOnce(&mut Self) -> Result<M>,
+    ) -> Result<M> {
+        let mut weights = Self::open_stem(dir, stem)?;
         let model = build(&mut weights)?;
         let unused = weights.unused();
         if !unused.is_empty() {
@@ -262,7 +286,7 @@ impl SaveDtype {
         }
     }
 
-    fn encode(self, data: &[f32]) -> Vec<u8> {
+    pub(crate) fn encode(self, data: &[f32]) -> Vec<u8> {
         match self {
             Self::F32 => data.iter().flat_map(|x| x.to_le_bytes()).collect(),
             Self::F16 => data
@@ -284,7 +308,12 @@ impl SaveDtype {
     }
 }
 
-fn serialize(path: &Path, tensors: &[(NamedTensor, Vec<u8>)], dtype: SaveDtype) -> Result<Vec<u8>> {
+/// The bytes of one safetensors file (`format: pt` metadata, as torch writes it).
+pub(crate) fn serialize(
+    path: &Path,
+    tensors: &[(NamedTensor, Vec<u8>)],
+    dtype: SaveDtype,
+) -> Result<Vec<u8>> {
     let views = tensors
         .iter()
         .map(|(t, bytes)| {
@@ -312,6 +341,21 @@ pub(crate) fn write_checkpoint(
     dtype: SaveDtype,
     max_shard_bytes: Option<usize>,
 ) -> Result<()> {
+    write_checkpoint_stem(dir, "model", config_json, tensors, dtype, max_shard_bytes)
+}
+
+/// [`write_checkpoint`] with the weight files named `{stem}.safetensors` (or
+/// `{stem}-0000k-of-0000n.safetensors` plus `{stem}.safetensors.index.json`).
+pub(crate) fn write_checkpoint_stem(
+    dir: &Path,
+    stem: &str,
+    config_json: &str,
+    tensors: Vec<NamedTensor>,
+    dtype: SaveDtype,
+    max_shard_bytes: Option<usize>,
+) -> Result<()> {
+    let single_file = format!("{stem}.safetensors");
+    let index_file = format!("{stem}.safetensors.index.json");
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     let encoded: Vec<(NamedTensor, Vec<u8>)> = tensors
         .into_iter()
@@ -339,16 +383,16 @@ pub(crate) fn write_checkpoint(
         }
     }
     if groups.len() == 1 {
-        let path = dir.join(SAFETENSORS_FILE);
+        let path = dir.join(&single_file);
         let bytes = serialize(&path, &groups[0], dtype)?;
         write_atomic(&path, &bytes)?;
         // A stale index from an earlier sharded save would shadow nothing, but confuse readers.
-        let _ = std::fs::remove_file(dir.join(SAFETENSORS_INDEX_FILE));
+        let _ = std::fs::remove_file(dir.join(&index_file));
     } else {
         let n = groups.len();
         let mut weight_map = BTreeMap::new();
         for (k, group) in groups.iter().enumerate() {
-            let file = format!("model-{:05}-of-{:05}.safetensors", k + 1, n);
+            let file = format!("{stem}-{:05}-of-{:05}.safetensors", k + 1, n);
             let path = dir.join(&file);
             let bytes = serialize(&path, group, dtype)?;
             write_atomic(&path, &bytes)?;
@@ -361,8 +405,8 @@ pub(crate) fn write_checkpoint(
             "weight_map": weight_map,
         });
         let text = serde_json::to_string_pretty(&index).unwrap_or_default();
-        write_atomic(&dir.join(SAFETENSORS_INDEX_FILE), text.as_bytes())?;
-        let _ = std::fs::remove_file(dir.join(SAFETENSORS_FILE));
+        write_atomic(&dir.join(&index_file), text.as_bytes())?;
+        let _ = std::fs::remove_file(dir.join(&single_file));
     }
     write_atomic(&dir.join(CONFIG_FILE), config_json.as_bytes())?;
     Ok(())

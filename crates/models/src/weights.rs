@@ -51,7 +51,8 @@ pub(crate) struct NamedTensor {
     pub data: Vec<f32>,
 }
 
-fn transpose(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+/// `[rows, cols]` → `[cols, rows]`, row-major.
+pub(crate) fn transpose(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = vec![0f32; data.len()];
     for r in 0..rows {
         for c in 0..cols {

@@ -3,6 +3,7 @@
 pub mod advantage;
 pub mod bradley_terry_win_rate;
 mod error;
+pub mod flow_grpo;
 pub mod grpo_loss;
 pub mod judge;
 pub mod llm_judge;
@@ -21,6 +22,10 @@ pub use advantage::{
 };
 pub use bradley_terry_win_rate::BradleyTerryWinRate;
 pub use error::{Error, Result};
+pub use flow_grpo::{
+    FlowGrpoConfig, FlowGrpoEnv, FlowGrpoReport, FlowGrpoStep, FlowPrompt, ImageLoss, LogProbMode,
+    Rollout, group_std_mean, train_flow_grpo, train_timesteps,
+};
 pub use grpo_loss::{
     GrpoLoss, GrpoLossConfig, GrpoLossInput, GrpoLossOutput, GrpoLossType, ImportanceSamplingLevel,
     active_tokens, k3_kl, mask_truncated_completions,

@@ -18,7 +18,7 @@ mod batch;
 mod config;
 mod detokenize;
 mod grpo_file;
-mod prompt_order;
+pub(crate) mod prompt_order;
 mod registry;
 mod reward_spec;
 mod run;

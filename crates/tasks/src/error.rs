@@ -32,6 +32,9 @@ pub enum TaskError {
     /// A training stage failed.
     #[error(transparent)]
     Train(#[from] prefopt_train::Error),
+    /// The image GRPO loop (`prefopt_rl::flow_grpo`) failed.
+    #[error(transparent)]
+    Rl(#[from] prefopt_rl::Error),
     /// A tensor could not be read back to the host.
     #[error("reading a tensor back: {0}")]
     TensorRead(String),
@@ -42,6 +45,24 @@ pub enum TaskError {
         path: PathBuf,
         /// What went wrong.
         reason: String,
+    },
+    /// A caption is outside the shapes world's grammar (`word` is 1-based; 0 for the whole caption).
+    #[error("caption {caption:?}: word {word}: {message}")]
+    Caption {
+        /// The caption as given.
+        caption: String,
+        /// 1-based position of the offending word (0: the caption as a whole).
+        word: usize,
+        /// What was expected or what is wrong.
+        message: String,
+    },
+    /// An image could not be read, written or checked (wrong size, wrong mode, not a PNG).
+    #[error("{path}: {message}")]
+    Image {
+        /// The image file (or a description of an in-memory image).
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
     },
     /// A shared building block (atomic writes, text metrics) failed; its I/O errors become
     /// [`TaskError::Io`] with their path.

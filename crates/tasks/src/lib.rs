@@ -9,7 +9,11 @@ mod model_config;
 pub mod personalization;
 pub mod personalization_study;
 mod prepare;
+pub mod real_model;
 pub mod sentiment;
+pub mod shapes;
+pub mod shapes_grpo;
+pub mod shapes_t2i;
 mod summary_table;
 mod tokenizer_training;
 
@@ -17,7 +21,7 @@ pub use corpus_files::{write_prompts_jsonl, write_sft_jsonl};
 pub use demo::config::{
     AlignStageConfig, DemoConfig, DemoDataConfig, SamplingStageConfig, SftStageConfig,
 };
-pub use demo::evaluation::{KlEstimate, MethodEvaluation, best_of_k_kl};
+pub use demo::evaluation::{CompletionScore, KlEstimate, MethodEvaluation, best_of_k_kl};
 pub use demo::pipeline::{DPO_METHOD, LIPO_METHOD, SFT_METHOD, run_demo};
 pub use demo::report::{
     DemoReport, MethodSummary, PreferenceDataSummary, StageTiming, methods_table,
@@ -40,6 +44,14 @@ pub use personalization_study::config::{PersonalizationStudyConfig, StudyArm};
 pub use personalization_study::run::{ArmRun, StudyReport, run_personalization_study};
 pub use personalization_study::table::{PairedDifference, StudyRow, study_table};
 pub use prepare::{DemoFiles, DemoSizes, prepare, prepare_with};
+pub use real_model::config::{
+    AlignMethodConfig, AlignObjective, FineTuning, RealDataConfig, RealModelConfig,
+    RealSamplingConfig,
+};
+pub use real_model::pipeline::{BASE_METHOD, render_prompt, run_real_model, win_rate};
+pub use real_model::questions::{Question, QuestionFamily, question_pool, split_questions};
+pub use real_model::report::{RealMethodRow, RealModelReport, TrainingCost, real_model_table};
+pub use real_model::reward::{ConciseAnswerReward, normalized_words};
 pub use sentiment::{
     CorpusMix, CorpusStats, Review, ReviewGrammar, RewardStats, Stance, corpus_stats,
     distinct_prompts, generate_reviews, reward, sentiment_score,

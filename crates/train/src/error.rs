@@ -106,6 +106,15 @@ pub enum Error {
         reason: String,
     },
     /// A model could not be loaded, run or saved.
+    /// A training-data source failed to give the batch of a step.
+    #[error("training data for step {step}: {message}")]
+    StepData {
+        /// The optimizer step (1-based).
+        step: u64,
+        /// What the source reported.
+        message: String,
+    },
+
     #[error(transparent)]
     Model(#[from] prefopt_models::ModelError),
     /// A data set or tokenizer could not be read.

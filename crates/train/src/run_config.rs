@@ -9,6 +9,7 @@
 //! [lipo]       # prefopt_objectives::lipo::LipoConfig
 //! [personalization]  # user-history data + method of `nextquill` runs (PersonalizationSection)
 //! [nextquill]  # prefopt_objectives::nextquill::NextQuillConfig
+//! [lora]       # LoraSection: PEFT LoRA adapters instead of full fine-tuning (any method)
 //! ```
 //!
 //! Every table denies unknown keys, so a misspelt key is an error that names it.
@@ -24,6 +25,7 @@ use prefopt_objectives::nextquill::{DataEffectSource, NextQuillConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::lora_section::LoraSection;
 use crate::optimizer::AdamW;
 use crate::personalization_section::{PersonalMethod, PersonalizationSection};
 use crate::train_objective::TrainObjective;
@@ -202,6 +204,10 @@ pub struct RunConfig {
     pub personalization: PersonalizationSection,
     /// `[nextquill]` (used by `nextquill` with `personalization.method = "nextquill"`).
     pub nextquill: NextQuillConfig,
+    /// `[lora]`: train PEFT LoRA adapters on the frozen model (every method); absent = full
+    /// fine-tuning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lora: Option<LoraSection>,
 }
 
 impl RunConfig {
@@ -235,6 +241,15 @@ impl RunConfig {
             ));
         }
         let optimizer = self.training.init()?;
+        if let Some(lora) = &self.lora {
+            lora.validate()?;
+            if method.needs_reference() && self.model.ref_path.is_some() {
+                return Err(invalid(
+                    "model.ref_path",
+                    "with [lora] the reference is the base model with the adapters switched off; remove ref_path",
+                ));
+            }
+        }
         match method {
             Method::Sft | Method::Lipo => {}
             Method::Dpo => {
@@ -299,6 +314,10 @@ impl RunConfig {
         c.personalization.max_new_tokens = 0;
         c.personalization.repetition_penalty = 0.0;
         c.personalization.generation_batch_size = 0;
+        if let Some(lora) = c.lora.as_mut() {
+            // Only decides what is written at the end.
+            lora.merge = false;
+        }
         config_hash(&(method, &c))
     }
 }
@@ -404,6 +423,15 @@ mod tests {
         assert_eq!(h(&a, Method::Dpo), h(&b, Method::Dpo));
         b.dpo.beta = 0.2;
         assert_ne!(h(&a, Method::Dpo), h(&b, Method::Dpo));
+        // [lora] shapes the trajectory; its `merge` only the output.
+        let mut l = a.clone();
+        l.lora = Some(crate::LoraSection::default());
+        assert_ne!(h(&a, Method::Dpo), h(&l, Method::Dpo));
+        let mut m = l.clone();
+        m.lora.as_mut().unwrap().merge = true;
+        assert_eq!(h(&l, Method::Dpo), h(&m, Method::Dpo));
+        m.lora.as_mut().unwrap().r = 2;
+        assert_ne!(h(&l, Method::Dpo), h(&m, Method::Dpo));
         assert_ne!(h(&a, Method::Dpo), h(&a, Method::Lipo));
     }
 

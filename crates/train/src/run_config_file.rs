@@ -13,12 +13,16 @@ use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
 use crate::error::{Error, Result};
+use crate::lora_section::LoraSection;
 use crate::personalization_section::PersonalizationSection;
 use crate::run_config::{DataSection, ModelSection, ReferenceSection, RunConfig};
 use crate::trainer_config::TrainerConfig;
 
+/// The largest run config (TOML) [`load_table`] reads: 1 MiB, checked before reading.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
 /// The top-level tables a run config may have.
-pub const SECTIONS: [&str; 8] = [
+pub const SECTIONS: [&str; 9] = [
     "model",
     "data",
     "training",
@@ -27,6 +31,7 @@ pub const SECTIONS: [&str; 8] = [
     "lipo",
     "personalization",
     "nextquill",
+    "lora",
 ];
 
 /// Reads `path`, applies `overrides` (`section.key=value`, value in TOML syntax, bare words
@@ -53,6 +58,14 @@ pub fn load_table(path: &Path, overrides: &[String]) -> Result<Table> {
         path: path.to_path_buf(),
         reason,
     };
+    let len = std::fs::metadata(path)
+        .map_err(|e| file_error(format!("cannot read: {e}")))?
+        .len();
+    if len > MAX_CONFIG_BYTES {
+        return Err(file_error(format!(
+            "the file has {len} bytes, more than {MAX_CONFIG_BYTES} (the limit for a run config)"
+        )));
+    }
     let text =
         std::fs::read_to_string(path).map_err(|e| file_error(format!("cannot read: {e}")))?;
     let mut table: Table =
@@ -140,6 +153,7 @@ pub fn parse_tables(mut table: Table) -> Result<RunConfig> {
     let lipo: LipoConfig = section(&mut table, "lipo")?;
     let personalization: PersonalizationSection = section(&mut table, "personalization")?;
     let nextquill: NextQuillConfig = section(&mut table, "nextquill")?;
+    let lora: Option<LoraSection> = section(&mut table, "lora")?;
     Ok(RunConfig {
         model,
         data,
@@ -149,12 +163,28 @@ pub fn parse_tables(mut table: Table) -> Result<RunConfig> {
         lipo,
         personalization,
         nextquill,
+        lora,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_config_over_the_size_limit_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.toml");
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(MAX_CONFIG_BYTES + 1)
+            .unwrap();
+        let err = load_table(&path, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("run.toml") && err.contains("more than 1048576"),
+            "{err}"
+        );
+    }
 
     fn parse(text: &str, sets: &[&str]) -> Result<RunConfig> {
         let mut table: Table = toml::from_str(text).expect("test TOML parses");

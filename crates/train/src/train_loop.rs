@@ -211,51 +211,53 @@ fn setup(
         objective = objective.with_frozen(frozen, device.clone());
     }
 
-    // Reference: precomputed with the initial weights, then dropped; or kept live.
-    let reference = if !method.needs_reference() {
-        Reference::None
-    } else {
-        let ref_dir = config.model.reference_dir();
-        let ref_model = CausalLm::load(ref_dir, device)?;
-        ref_model.check_vocab(tokenizer.vocab_size())?;
-        if config.reference.precompute_ref_log_probs {
-            let batch = config
-                .reference
-                .precompute_ref_batch_size
-                .unwrap_or(config.data.per_device_eval_batch_size);
-            let rows = |split: &LoadedSplit| {
-                precompute(
-                    &ref_model, ref_dir, split, &collator, batch, &cache_dir, device,
-                )
-            };
-            let train_rows = rows(&train)?;
-            let eval_rows = eval.as_ref().map(rows).transpose()?.unwrap_or_default();
-            Reference::Precomputed {
-                train: train_rows,
-                eval: eval_rows,
-            }
-        } else {
-            Reference::Live(Box::new(ref_model))
-        }
-    };
-
     let autodiff = device.clone().autodiff();
     let state_hash = config.trajectory_hash(method)?;
-    let (model, optimizer, state, resumed_from) = if options.resume {
-        let dir =
-            latest_checkpoint(&config.training.output_dir)?.ok_or_else(|| Error::Checkpoint {
-                path: config.training.output_dir.clone(),
-                reason: "--resume was given but there is no checkpoint-N/ to resume from".into(),
-            })?;
-        let model = CausalLm::load(&dir, &autodiff)?;
-        let resumed = Checkpointer::resume(&dir, model, optimizer)?;
-        resumed.state.check_config_hash(&state_hash)?;
-        (resumed.model, resumed.optimizer, resumed.state, Some(dir))
+    let build_reference = |ref_model: CausalLm, ref_dir: &Path| -> Result<Reference> {
+        if !config.reference.precompute_ref_log_probs {
+            return Ok(Reference::Live(Box::new(ref_model)));
+        }
+        let batch = config
+            .reference
+            .precompute_ref_batch_size
+            .unwrap_or(config.data.per_device_eval_batch_size);
+        let rows = |split: &LoadedSplit| {
+            precompute(
+                &ref_model, ref_dir, split, &collator, batch, &cache_dir, device,
+            )
+        };
+        let train_rows = rows(&train)?;
+        let eval_rows = eval.as_ref().map(rows).transpose()?.unwrap_or_default();
+        Ok(Reference::Precomputed {
+            train: train_rows,
+            eval: eval_rows,
+        })
+    };
+
+    let (reference, (model, optimizer, state, resumed_from)) = if config.lora.is_some() {
+        // LoRA: the reference is the policy's own base with the adapters switched off, which
+        // shares the (frozen) base weights instead of loading a second copy.
+        let policy = load_policy(config, &autodiff, options, optimizer, state_hash)?;
+        policy.0.check_vocab(tokenizer.vocab_size())?;
+        let reference = if method.needs_reference() {
+            build_reference(policy.0.valid().without_adapters(), &config.model.path)?
+        } else {
+            Reference::None
+        };
+        (reference, policy)
     } else {
-        let model = CausalLm::load(&config.model.path, &autodiff)?;
-        model.check_vocab(tokenizer.vocab_size())?;
-        let state = TrainerState::new(config.training.seed, state_hash);
-        (model, optimizer, state, None)
+        // Reference: precomputed with the initial weights, then dropped; or kept live.
+        let reference = if method.needs_reference() {
+            let ref_dir = config.model.reference_dir();
+            let ref_model = CausalLm::load(ref_dir, device)?;
+            ref_model.check_vocab(tokenizer.vocab_size())?;
+            build_reference(ref_model, ref_dir)?
+        } else {
+            Reference::None
+        };
+        let policy = load_policy(config, &autodiff, options, optimizer, state_hash)?;
+        policy.0.check_vocab(tokenizer.vocab_size())?;
+        (reference, policy)
     };
     Ok(Run {
         method,
@@ -273,6 +275,51 @@ fn setup(
         state,
         resumed_from,
     })
+}
+
+/// The policy on the autodiff device (with fresh or resumed LoRA adapters under `[lora]`),
+/// the optimizer, the trainer state and the checkpoint it resumed from.
+fn load_policy(
+    config: &RunConfig,
+    autodiff: &Device,
+    options: &TrainOptions,
+    optimizer: AdamW,
+    state_hash: String,
+) -> Result<(CausalLm, AdamW, TrainerState, Option<PathBuf>)> {
+    let base = CausalLm::load(&config.model.path, autodiff)?;
+    if !options.resume {
+        let model = match &config.lora {
+            Some(lora) => base.with_lora(&lora.adapter_config(), config.training.seed)?,
+            None => base,
+        };
+        let state = TrainerState::new(config.training.seed, state_hash);
+        return Ok((model, optimizer, state, None));
+    }
+    let dir = latest_checkpoint(&config.training.output_dir)?.ok_or_else(|| Error::Checkpoint {
+        path: config.training.output_dir.clone(),
+        reason: "--resume was given but there is no checkpoint-N/ to resume from".into(),
+    })?;
+    // A LoRA checkpoint holds the adapter only: the base comes from `model.path` again.
+    let model = match &config.lora {
+        Some(_) => base.load_peft_adapter(&dir)?,
+        None => CausalLm::load(&dir, autodiff)?,
+    };
+    let resumed = Checkpointer::resume(&dir, model, optimizer)?;
+    resumed.state.check_config_hash(&state_hash)?;
+    Ok((resumed.model, resumed.optimizer, resumed.state, Some(dir)))
+}
+
+/// Writes `model` into `dir`: the PEFT adapter under `[lora]` (its `base_model_name_or_path`
+/// is `model.path`), else the full HF checkpoint.
+fn save_model(config: &RunConfig, model: &CausalLm, dir: &Path) -> Result<()> {
+    match &config.lora {
+        Some(_) => {
+            let base = config.model.path.to_string_lossy();
+            model.save_peft_adapter(dir, &base)?;
+        }
+        None => model.save_hf(dir)?,
+    }
+    Ok(())
 }
 
 /// Weighted running means of named metrics.
@@ -438,17 +485,27 @@ impl Run {
                 let model = &self.model;
                 let tokenizer_dir = &self.tokenizer_dir;
                 checkpointer.save(model, &self.optimizer, &self.state, |dir: &Path| {
-                    model.save_hf(dir)?;
+                    save_model(config, model, dir)?;
                     copy_tokenizer_files(tokenizer_dir, dir)
-                        .map_err(|e| prefopt_models::ModelError::InvalidInput(e.to_string()))
                 })?;
             }
         }
         progress.finish();
         drop(loader);
 
-        // Final model: HF layout + tokenizer files in output_dir.
-        self.model.valid().save_hf(&output_dir)?;
+        // Final model: HF layout (or the LoRA adapter) + tokenizer files in output_dir.
+        let model = self.model.valid();
+        match &config.lora {
+            Some(lora) => {
+                let adapter_dir = lora.adapter_dir(&output_dir);
+                save_model(config, &model, &adapter_dir)?;
+                copy_tokenizer_files(&self.tokenizer_dir, &adapter_dir)?;
+                if lora.merge {
+                    model.clone().merge_adapters()?.save_hf(&output_dir)?;
+                }
+            }
+            None => model.save_hf(&output_dir)?,
+        }
         copy_tokenizer_files(&self.tokenizer_dir, &output_dir)?;
         if !options.no_plots
             && let Err(e) = plot_metrics_file(

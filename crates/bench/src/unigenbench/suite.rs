@@ -101,6 +101,12 @@ pub struct Repair {
     pub description: String,
 }
 
+/// The largest suite CSV [`Suite::load`] reads (64 MiB), checked before reading it.
+pub const MAX_SUITE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The longest row (prompt, test points and descriptions) of a suite CSV (1 MiB).
+pub const MAX_SUITE_ROW_BYTES: usize = 1024 * 1024;
+
 /// Options for [`Suite::load`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SuiteOptions {
@@ -126,6 +132,18 @@ impl Suite {
     /// Loads an official suite CSV. Errors name the file and the row (`index` column and line).
     pub fn load(path: impl AsRef<Path>, options: SuiteOptions) -> Result<Self> {
         let path = path.as_ref();
+        let len = std::fs::metadata(path)
+            .map_err(|e| Error::io(path, e))?
+            .len();
+        if len > MAX_SUITE_BYTES {
+            return Err(Error::Csv {
+                path: path.to_path_buf(),
+                message: format!(
+                    "the file has {len} bytes, more than {MAX_SUITE_BYTES} (the limit for a \
+                     suite CSV; the official ones have under 2 MB)"
+                ),
+            });
+        }
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         Self::from_csv_bytes(path, &bytes, options)
     }
@@ -172,6 +190,12 @@ impl Suite {
         for (n, record) in reader.records().enumerate() {
             let record = record.map_err(|e| csv_err(format!("record {}: {e}", n + 1)))?;
             let line = record.position().map_or(n as u64 + 2, |p| p.line());
+            if record.as_byte_record().as_slice().len() > MAX_SUITE_ROW_BYTES {
+                return Err(csv_err(format!(
+                    "line {line}: the row is longer than {MAX_SUITE_ROW_BYTES} bytes (the limit \
+                     for one prompt and its test points)"
+                )));
+            }
             let field = |i: usize, name: &str| {
                 record.get(i).ok_or_else(|| {
                     csv_err(format!("line {line}: the record has no `{name}` field"))

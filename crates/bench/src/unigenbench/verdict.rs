@@ -11,12 +11,16 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
+
+/// The longest verdict line [`Verdicts::load`] reads (64 MiB, as a JSONL data-set row); a
+/// longer one is an error naming the line before it is held whole.
+pub const MAX_VERDICT_LINE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// One line of the store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,9 +79,22 @@ impl Verdicts {
         let mut ends_with_newline = true;
         loop {
             let mut buf = String::new();
-            let n = reader.read_line(&mut buf).map_err(|e| Error::io(path, e))?;
+            let n = (&mut reader)
+                .take(MAX_VERDICT_LINE_BYTES + 1)
+                .read_line(&mut buf)
+                .map_err(|e| Error::io(path, e))?;
             if n == 0 {
                 break;
+            }
+            if n as u64 > MAX_VERDICT_LINE_BYTES {
+                return Err(Error::Verdict {
+                    path: path.to_path_buf(),
+                    line: lines.len() + 1,
+                    message: format!(
+                        "the line is longer than {MAX_VERDICT_LINE_BYTES} bytes (the limit for \
+                         one verdict)"
+                    ),
+                });
             }
             ends_with_newline = buf.ends_with('\n');
             lines.push(buf);
@@ -192,6 +209,25 @@ mod tests {
             error: None,
             model: None,
         }
+    }
+
+    #[test]
+    fn an_endless_line_is_refused_before_it_is_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.jsonl");
+        let first = serde_json::to_string(&v(0, 0, Some(vec![1, 0]))).unwrap();
+        let mut file = File::create(&path).unwrap();
+        writeln!(file, "{first}").unwrap();
+        let chunk = vec![b' '; 1 << 20];
+        for _ in 0..=MAX_VERDICT_LINE_BYTES >> 20 {
+            file.write_all(&chunk).unwrap();
+        }
+        drop(file);
+        let err = Verdicts::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("line 2") && err.contains("longer than 67108864"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -8,8 +8,10 @@ mod eval;
 mod generate;
 mod grpo;
 mod personal_eval;
+mod real_model;
 mod serve;
 mod study;
+mod t2i;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -22,8 +24,12 @@ pub use eval::{EvalArgs, EvalReport, run as eval_command};
 pub use generate::{Completion, GenerateArgs, GenerationArgs, run as generate_command};
 pub use grpo::{GrpoArgs, GrpoReport, ToyWorldArgs, run as grpo_command};
 pub use personal_eval::{PersonalEvalArgs, run as personal_eval_command};
+pub use real_model::{AlignRealArgs, run as align_real_command};
 pub use serve::{ServeArgs, run as serve_command, start as serve_start};
 pub use study::{StudyArgs, run as study_command};
+pub use t2i::{
+    T2iCheckArgs, T2iCommand, T2iGenerateArgs, T2iSuiteArgs, T2iTrainArgs, run as t2i_command,
+};
 pub use train::{TrainArgs, run as train_command};
 
 /// prefopt: preference optimization of generative models on burn.
@@ -53,6 +59,9 @@ pub enum Command {
     /// The controlled sentiment demo: SFT from scratch, then DPO and LiPO-λ against a known
     /// ground-truth reward, with a reward / KL table and plot (the README's main job).
     Demo(DemoArgs),
+    /// The real-model alignment run: a pretrained model (GGUF) aligned toward correct,
+    /// concise answers with DPO and the LiPO family, LoRA and full; reward / win rate / KL.
+    AlignReal(AlignRealArgs),
     /// The controlled NextQuill study: synthetic users with latent styles; SFT, ContextSFT,
     /// NextQuill and its ablations from the same weights; ROUGE on held-out users.
     PersonalizationStudy(StudyArgs),
@@ -76,6 +85,13 @@ pub enum Command {
         /// The device to check: cpu, wgpu[:N], vulkan[:N], metal[:N], cuda[:N].
         #[arg(long, default_value = "cpu")]
         device: DeviceChoice,
+    },
+    /// Text-to-image in the shapes world: train the base flow model, generate, write the mini
+    /// UniGenBench suite, check images.
+    T2i {
+        /// What to do.
+        #[command(subcommand)]
+        command: T2iCommand,
     },
     /// Benchmarks of generative models (UniGenBench for text-to-image).
     Bench {
@@ -101,6 +117,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Nextquill(args) => train::run(prefopt_train::Method::NextQuill, &args).map(drop),
         Command::PersonalEval(args) => personal_eval::run(&args).map(drop),
         Command::Demo(args) => demo::run(&args).map(drop),
+        Command::AlignReal(args) => real_model::run(&args).map(drop),
         Command::PersonalizationStudy(args) => study::run(&args).map(drop),
         Command::Grpo(args) => grpo::run(&args).map(drop),
         Command::ToyWorld(args) => grpo::run_toy_world(&args),
@@ -109,6 +126,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(&args),
         Command::Eval(args) => eval::run(&args).map(drop),
         Command::Devices { device } => devices::run(device),
+        Command::T2i { command } => t2i::run(&command),
         Command::Bench { benchmark } => match benchmark {
             BenchCommand::Unigenbench(args) => bench::run(&args),
         },

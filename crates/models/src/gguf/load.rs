@@ -36,11 +36,17 @@ impl CausalLm {
 
     /// Loads `path` whichever form it has: a file is read as GGUF ([`CausalLm::load_gguf`];
     /// a file that is not one is an error saying so), a directory as an HF checkpoint
-    /// ([`CausalLm::load_hf`]).
+    /// ([`CausalLm::load_hf`]), or, when it has `adapter_config.json` and no `config.json`, as a
+    /// PEFT adapter on its base ([`CausalLm::load_peft`]).
     pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<Self> {
         let path = path.as_ref();
         if path.is_file() {
             Self::load_gguf(path, device)
+        } else if !path.join(crate::CONFIG_FILE).is_file()
+            && path.join(crate::ADAPTER_CONFIG_FILE).is_file()
+        {
+            // A PEFT adapter directory: its base (`base_model_name_or_path`) + the adapter.
+            Self::load_peft(path, device)
         } else {
             Self::load_hf(path, device)
         }

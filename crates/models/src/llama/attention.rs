@@ -9,6 +9,7 @@ use super::config::LlamaConfig;
 use super::rope::RopeTables;
 use crate::error::Result;
 use crate::kv_cache::LayerCache;
+use crate::lora::{LoraAdapter, LoraSlot, project};
 use crate::weights::{NamedTensor, WeightSource, export_linear, load_linear};
 
 /// `self_attn` of a decoder layer: `q_proj`, `k_proj`, `v_proj`, `o_proj` (HF names).
@@ -22,6 +23,14 @@ pub struct LlamaAttention {
     pub v_proj: Linear,
     /// Output projection `heads * head_dim -> hidden`.
     pub o_proj: Linear,
+    /// LoRA adapter of `q_proj` (none unless attached, see [`crate::LoraConfig`]).
+    pub q_proj_lora: Option<LoraAdapter>,
+    /// LoRA adapter of `k_proj`.
+    pub k_proj_lora: Option<LoraAdapter>,
+    /// LoRA adapter of `v_proj`.
+    pub v_proj_lora: Option<LoraAdapter>,
+    /// LoRA adapter of `o_proj`.
+    pub o_proj_lora: Option<LoraAdapter>,
     heads: usize,
     kv_heads: usize,
     head_dim: usize,
@@ -68,6 +77,10 @@ impl LlamaAttention {
                 c.o_bias,
                 device,
             )?,
+            q_proj_lora: None,
+            k_proj_lora: None,
+            v_proj_lora: None,
+            o_proj_lora: None,
             heads: h,
             kv_heads: kv,
             head_dim: d,
@@ -79,6 +92,34 @@ impl LlamaAttention {
         export_linear(&self.k_proj, &format!("{prefix}.k_proj"), out)?;
         export_linear(&self.v_proj, &format!("{prefix}.v_proj"), out)?;
         export_linear(&self.o_proj, &format!("{prefix}.o_proj"), out)
+    }
+
+    /// The four projections and their adapter slots, with HF paths under `prefix`.
+    pub(crate) fn lora_slots<'a>(&'a mut self, prefix: &str, out: &mut Vec<LoraSlot<'a>>) {
+        out.push(LoraSlot::new(
+            prefix,
+            "q_proj",
+            &mut self.q_proj,
+            &mut self.q_proj_lora,
+        ));
+        out.push(LoraSlot::new(
+            prefix,
+            "k_proj",
+            &mut self.k_proj,
+            &mut self.k_proj_lora,
+        ));
+        out.push(LoraSlot::new(
+            prefix,
+            "v_proj",
+            &mut self.v_proj,
+            &mut self.v_proj_lora,
+        ));
+        out.push(LoraSlot::new(
+            prefix,
+            "o_proj",
+            &mut self.o_proj,
+            &mut self.o_proj_lora,
+        ));
     }
 
     /// # Shapes
@@ -94,19 +135,13 @@ impl LlamaAttention {
     ) -> Tensor<3> {
         let [b, t, _] = x.dims();
         let (h, kv, d) = (self.heads, self.kv_heads, self.head_dim);
-        let q = self
-            .q_proj
-            .forward(x.clone())
+        let q = project(&self.q_proj, self.q_proj_lora.as_ref(), x.clone())
             .reshape([b, t, h, d])
             .swap_dims(1, 2);
-        let k = self
-            .k_proj
-            .forward(x.clone())
+        let k = project(&self.k_proj, self.k_proj_lora.as_ref(), x.clone())
             .reshape([b, t, kv, d])
             .swap_dims(1, 2);
-        let v = self
-            .v_proj
-            .forward(x)
+        let v = project(&self.v_proj, self.v_proj_lora.as_ref(), x)
             .reshape([b, t, kv, d])
             .swap_dims(1, 2);
         let q = rope.apply(q);
@@ -135,7 +170,7 @@ impl LlamaAttention {
             },
         );
         let out = out.swap_dims(1, 2).reshape([b, t, h * d]);
-        self.o_proj.forward(out)
+        project(&self.o_proj, self.o_proj_lora.as_ref(), out)
     }
 }
 

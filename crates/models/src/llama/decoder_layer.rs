@@ -9,6 +9,7 @@ use super::mlp::LlamaMlp;
 use super::rope::RopeTables;
 use crate::error::Result;
 use crate::kv_cache::LayerCache;
+use crate::lora::LoraSlot;
 use crate::weights::{NamedTensor, WeightSource, export_rms_norm, load_rms_norm};
 
 /// `x + attn(norm(x))`, then `x + mlp(norm(x))` (HF `LlamaDecoderLayer`).
@@ -65,6 +66,13 @@ impl DecoderLayer {
             &format!("{prefix}.post_attention_layernorm.weight"),
             out,
         )
+    }
+
+    /// The adapter slots of the layer's seven projections, with HF paths under `prefix`.
+    pub(crate) fn lora_slots<'a>(&'a mut self, prefix: &str, out: &mut Vec<LoraSlot<'a>>) {
+        self.self_attn
+            .lora_slots(&format!("{prefix}.self_attn"), out);
+        self.mlp.lora_slots(&format!("{prefix}.mlp"), out);
     }
 
     /// # Shapes

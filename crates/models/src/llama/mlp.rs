@@ -6,6 +6,7 @@ use burn::tensor::activation::silu;
 
 use super::config::LlamaConfig;
 use crate::error::Result;
+use crate::lora::{LoraAdapter, LoraSlot, project};
 use crate::weights::{NamedTensor, WeightSource, export_linear, load_linear};
 
 /// `mlp` of a decoder layer (HF names `gate_proj`, `up_proj`, `down_proj`).
@@ -17,6 +18,12 @@ pub struct LlamaMlp {
     pub up_proj: Linear,
     /// `intermediate -> hidden`.
     pub down_proj: Linear,
+    /// LoRA adapter of `gate_proj` (none unless attached, see [`crate::LoraConfig`]).
+    pub gate_proj_lora: Option<LoraAdapter>,
+    /// LoRA adapter of `up_proj`.
+    pub up_proj_lora: Option<LoraAdapter>,
+    /// LoRA adapter of `down_proj`.
+    pub down_proj_lora: Option<LoraAdapter>,
 }
 
 impl LlamaMlp {
@@ -31,6 +38,9 @@ impl LlamaMlp {
             gate_proj: load_linear(src, &format!("{prefix}.gate_proj"), d, i, bias, device)?,
             up_proj: load_linear(src, &format!("{prefix}.up_proj"), d, i, bias, device)?,
             down_proj: load_linear(src, &format!("{prefix}.down_proj"), i, d, bias, device)?,
+            gate_proj_lora: None,
+            up_proj_lora: None,
+            down_proj_lora: None,
         })
     }
 
@@ -40,11 +50,38 @@ impl LlamaMlp {
         export_linear(&self.down_proj, &format!("{prefix}.down_proj"), out)
     }
 
+    /// The three projections and their adapter slots, with HF paths under `prefix`.
+    pub(crate) fn lora_slots<'a>(&'a mut self, prefix: &str, out: &mut Vec<LoraSlot<'a>>) {
+        out.push(LoraSlot::new(
+            prefix,
+            "gate_proj",
+            &mut self.gate_proj,
+            &mut self.gate_proj_lora,
+        ));
+        out.push(LoraSlot::new(
+            prefix,
+            "up_proj",
+            &mut self.up_proj,
+            &mut self.up_proj_lora,
+        ));
+        out.push(LoraSlot::new(
+            prefix,
+            "down_proj",
+            &mut self.down_proj,
+            &mut self.down_proj_lora,
+        ));
+    }
+
     /// # Shapes
     /// - x: `[b, t, hidden]`
     /// - output: `[b, t, hidden]`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let gate = silu(self.gate_proj.forward(x.clone()));
-        self.down_proj.forward(gate * self.up_proj.forward(x))
+        let gate = silu(project(
+            &self.gate_proj,
+            self.gate_proj_lora.as_ref(),
+            x.clone(),
+        ));
+        let up = project(&self.up_proj, self.up_proj_lora.as_ref(), x);
+        project(&self.down_proj, self.down_proj_lora.as_ref(), gate * up)
     }
 }

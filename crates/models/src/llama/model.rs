@@ -8,6 +8,7 @@ use super::decoder_layer::DecoderLayer;
 use super::rope::RopeTables;
 use crate::error::Result;
 use crate::kv_cache::KvCache;
+use crate::lora::LoraSlot;
 use crate::mask::AttentionLayout;
 use crate::weights::{
     NamedTensor, WeightSource, export_embedding, export_rms_norm, load_embedding, load_rms_norm,
@@ -73,6 +74,13 @@ impl LlamaModel {
             layer.export(&format!("{prefix}.layers.{i}"), out)?;
         }
         export_rms_norm(&self.norm, &format!("{prefix}.norm.weight"), out)
+    }
+
+    /// The adapter slots of every layer, with HF paths under `prefix`.
+    pub(crate) fn lora_slots<'a>(&'a mut self, prefix: &str, out: &mut Vec<LoraSlot<'a>>) {
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            layer.lora_slots(&format!("{prefix}.layers.{i}"), out);
+        }
     }
 
     /// Final hidden states (after the last norm) for a layout computed on the host.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Result, TaskError};
 use crate::model_config::TinyLlamaConfig;
 use crate::prepare::DemoSizes;
+use crate::real_model::config::AlignObjective;
 use crate::sentiment::ReviewGrammar;
 
 /// What data to generate.
@@ -186,6 +187,10 @@ pub struct DemoConfig {
     pub dpo: AlignStageConfig,
     /// LiPO-λ on the lists of K samples.
     pub lipo: AlignStageConfig,
+    /// More rows of the LiPO family (`pair_logistic`, `pair_hinge`, `list_mle`, `softmax`,
+    /// `point_mse`, `point_sigmoid`), each trained on the same lists with the `[lipo]` stage
+    /// settings; empty by default. `lipo_family = ["pair_hinge", "list_mle"]`.
+    pub lipo_family: Vec<AlignObjective>,
 }
 
 impl Default for DemoConfig {
@@ -198,6 +203,7 @@ impl Default for DemoConfig {
             sampling: SamplingStageConfig::default(),
             dpo: AlignStageConfig::dpo(),
             lipo: AlignStageConfig::lipo(),
+            lipo_family: Vec::new(),
         }
     }
 }
@@ -245,6 +251,7 @@ impl DemoConfig {
                 batch_size: 2,
                 ..AlignStageConfig::lipo()
             },
+            lipo_family: Vec::new(),
         }
     }
 
@@ -348,6 +355,18 @@ impl DemoConfig {
                 return bad(key, format!("must be in [0, 1], got {v}"));
             }
         }
+        for (i, row) in self.lipo_family.iter().enumerate() {
+            let duplicate = self.lipo_family[..i].contains(row);
+            if matches!(row, AlignObjective::Dpo | AlignObjective::LipoLambda) || duplicate {
+                return bad(
+                    &format!("lipo_family[{i}]"),
+                    format!(
+                        "{} is already a row (the family rows are the other LiPO losses, once each)",
+                        row.label()
+                    ),
+                );
+            }
+        }
         self.model.validate()
     }
 }
@@ -396,6 +415,14 @@ mod tests {
         assert!(err.to_string().contains("betta"), "{err}");
         let err = DemoConfig::from_toml_str("[sampling]\nk = 1\n").unwrap_err();
         assert!(err.to_string().contains("sampling.k"), "{err}");
+        let err = DemoConfig::from_toml_str("lipo_family = [\"dpo\"]\n").unwrap_err();
+        assert!(err.to_string().contains("lipo_family[0]"), "{err}");
+        let config =
+            DemoConfig::from_toml_str("lipo_family = [\"pair_hinge\", \"softmax\"]\n").unwrap();
+        assert_eq!(
+            config.lipo_family,
+            [AlignObjective::PairHinge, AlignObjective::Softmax]
+        );
         let err = DemoConfig::from_toml_str("[data]\ntrain_prompts = 400\n").unwrap_err();
         assert!(err.to_string().contains("train_prompts"), "{err}");
         let err = DemoConfig::from_toml_str("[lipo]\nbeta = -1.0\n").unwrap_err();

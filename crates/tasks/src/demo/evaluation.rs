@@ -33,6 +33,14 @@ pub enum KlEstimate {
     },
 }
 
+/// A reward of one completion of one prompt: `score(prompt, completion)`.
+pub type CompletionScore<'a> = &'a dyn Fn(&str, &str) -> f64;
+
+/// The sentiment demo's ground truth as a [`CompletionScore`] (the prompt is not needed).
+fn sentiment_score(_prompt: &str, completion: &str) -> f64 {
+    reward(completion)
+}
+
 /// One method's evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MethodEvaluation {
@@ -68,7 +76,16 @@ impl MethodEvaluation {
 
     /// The SFT model's row from its samples.
     pub fn reference(method: impl Into<String>, samples: &[SampledPrompt]) -> Self {
-        let (rewards, mean_tokens, examples) = describe(samples);
+        Self::reference_scored(method, samples, &sentiment_score)
+    }
+
+    /// The reference model's row from its samples, each scored by `score`.
+    pub fn reference_scored(
+        method: impl Into<String>,
+        samples: &[SampledPrompt],
+        score: CompletionScore<'_>,
+    ) -> Self {
+        let (rewards, mean_tokens, examples) = describe(samples, score);
         Self {
             method: method.into(),
             rewards,
@@ -86,7 +103,17 @@ impl MethodEvaluation {
         samples: &[SampledPrompt],
         log_ratios: &[f64],
     ) -> Self {
-        let (rewards, mean_tokens, examples) = describe(samples);
+        Self::policy_scored(method, samples, log_ratios, &sentiment_score)
+    }
+
+    /// [`MethodEvaluation::policy`] with each sample scored by `score`.
+    pub fn policy_scored(
+        method: impl Into<String>,
+        samples: &[SampledPrompt],
+        log_ratios: &[f64],
+        score: CompletionScore<'_>,
+    ) -> Self {
+        let (rewards, mean_tokens, examples) = describe(samples, score);
         let stats = RewardStats::of(log_ratios);
         let std_error = if stats.n > 0 {
             stats.std / (stats.n as f64).sqrt()
@@ -107,11 +134,25 @@ impl MethodEvaluation {
     /// each group the completion with the highest ground-truth reward (the first on ties).
     /// Samples beyond the last full group are ignored.
     pub fn best_of_k(method: impl Into<String>, sft_samples: &[SampledPrompt], k: usize) -> Self {
+        Self::best_of_k_scored(method, sft_samples, k, &sentiment_score)
+    }
+
+    /// [`MethodEvaluation::best_of_k`] with the samples ranked by `score`.
+    pub fn best_of_k_scored(
+        method: impl Into<String>,
+        sft_samples: &[SampledPrompt],
+        k: usize,
+        score: CompletionScore<'_>,
+    ) -> Self {
         let mut rewards = Vec::new();
         let mut tokens = 0usize;
         let mut examples = Vec::new();
         for item in sft_samples {
-            let scored: Vec<f64> = item.completions.iter().map(|c| reward(c)).collect();
+            let scored: Vec<f64> = item
+                .completions
+                .iter()
+                .map(|c| score(&item.prompt, c))
+                .collect();
             for (g, group) in scored.chunks_exact(k.max(1)).enumerate() {
                 let mut best = 0;
                 for (i, &r) in group.iter().enumerate() {
@@ -146,10 +187,10 @@ pub fn best_of_k_kl(k: usize) -> f64 {
     k.ln() - (k - 1.0) / k
 }
 
-fn describe(samples: &[SampledPrompt]) -> (Vec<f64>, f64, Vec<String>) {
+fn describe(samples: &[SampledPrompt], score: CompletionScore<'_>) -> (Vec<f64>, f64, Vec<String>) {
     let rewards: Vec<f64> = samples
         .iter()
-        .flat_map(|s| s.completions.iter().map(|c| reward(c)))
+        .flat_map(|s| s.completions.iter().map(|c| score(&s.prompt, c)))
         .collect();
     let tokens: usize = samples
         .iter()

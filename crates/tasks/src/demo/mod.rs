@@ -7,4 +7,4 @@ pub mod pipeline;
 pub mod report;
 pub mod reward_kl_plot;
 pub mod sampling;
-mod training;
+pub(crate) mod training;

@@ -18,6 +18,7 @@ use burn::prelude::Device;
 use prefopt_core::SplitMix64;
 use prefopt_data::Tokenizer;
 use prefopt_models::{CausalLm, LlamaConfig};
+use prefopt_objectives::lipo::LipoLossType;
 
 use crate::error::{Result, TaskError};
 use crate::labeling::{
@@ -32,6 +33,7 @@ use super::report::{DemoReport, MethodSummary, PreferenceDataSummary, StageTimin
 use super::reward_kl_plot::{PlotPoint, plot_reward_kl};
 use super::sampling::{SampledPrompt, SamplingOptions, sample_completions, sequence_logprobs};
 use super::training::{self, StageRun};
+use crate::real_model::config::AlignObjective;
 
 /// The table's method names.
 pub const SFT_METHOD: &str = "SFT";
@@ -46,19 +48,26 @@ const SAMPLE_STREAM: u64 = 12;
 const EVAL_SFT_STREAM: u64 = 13;
 const EVAL_DPO_STREAM: u64 = 14;
 const EVAL_LIPO_STREAM: u64 = 15;
+/// The first of the LiPO-family rows' streams (one each, in `lipo_family` order).
+const EVAL_FAMILY_STREAM: u64 = 100;
 
-fn stream_seed(seed: u64, stream: u64) -> u64 {
+/// The seed of sub-stream `stream` of `seed`.
+pub(crate) fn stream_seed(seed: u64, stream: u64) -> u64 {
     SplitMix64::new(seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15)).next_u64()
 }
 
-struct Timer {
-    start: Instant,
+/// Wall time per stage of a pipeline.
+pub(crate) struct Timer {
+    /// When the pipeline started.
+    pub start: Instant,
     stage: Instant,
-    timings: Vec<StageTiming>,
+    /// The stages finished so far.
+    pub timings: Vec<StageTiming>,
 }
 
 impl Timer {
-    fn new() -> Self {
+    /// Starts the clock.
+    pub fn new() -> Self {
         Self {
             start: Instant::now(),
             stage: Instant::now(),
@@ -66,7 +75,8 @@ impl Timer {
         }
     }
 
-    fn lap(&mut self, stage: &str) {
+    /// Ends the current stage, named `stage`, and starts the next.
+    pub fn lap(&mut self, stage: &str) {
         let seconds = self.stage.elapsed().as_secs_f64();
         tracing::info!(stage, seconds, "demo stage finished");
         self.timings.push(StageTiming {
@@ -85,7 +95,11 @@ pub fn run_demo(config: &DemoConfig, out_dir: &Path, device: &Device) -> Result<
     let device = device.clone().inner();
     let mut timer = Timer::new();
     std::fs::create_dir_all(out_dir).map_err(|e| TaskError::io(out_dir, e))?;
-    for stage in ["sft", "dpo", "lipo"] {
+    let family_dirs: Vec<String> = config.lipo_family.iter().map(|o| family_dir(*o)).collect();
+    for stage in ["sft", "dpo", "lipo"]
+        .into_iter()
+        .chain(family_dirs.iter().map(String::as_str))
+    {
         let dir = out_dir.join(stage);
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|e| TaskError::io(&dir, e))?;
@@ -126,12 +140,14 @@ pub fn run_demo(config: &DemoConfig, out_dir: &Path, device: &Device) -> Result<
         max_length,
         batch_rows,
         seed: config.seed,
+        lora: None,
     };
-    let (sft_model, sft_dir) = training::sft(
+    let sft = training::sft(
         &stage(&files.model_dir, &files.sft, "sft"),
         &config.sft,
         &device,
     )?;
+    let (sft_model, sft_dir) = (sft.model, sft.dir);
     timer.lap("sft");
 
     // 3. K samples per training prompt, labelled by the ground truth → pairs and lists.
@@ -184,11 +200,34 @@ pub fn run_demo(config: &DemoConfig, out_dir: &Path, device: &Device) -> Result<
     timer.lap("sample");
 
     // 4. DPO and LiPO-λ from the SFT model, which is also their reference.
-    let (dpo_model, _) = training::dpo(&stage(&sft_dir, &pairs_file, "dpo"), &config.dpo, &device)?;
+    let dpo_model =
+        training::dpo(&stage(&sft_dir, &pairs_file, "dpo"), &config.dpo, &device)?.model;
     timer.lap("dpo");
-    let (lipo_model, _) =
-        training::lipo(&stage(&sft_dir, &lists_file, "lipo"), &config.lipo, &device)?;
+    let lipo_model = training::lipo(
+        &stage(&sft_dir, &lists_file, "lipo"),
+        &config.lipo,
+        LipoLossType::Lambda,
+        &device,
+    )?
+    .model;
     timer.lap("lipo");
+    let mut family = Vec::new();
+    for objective in &config.lipo_family {
+        let name = objective.label();
+        let loss = objective.lipo_loss().ok_or_else(|| {
+            TaskError::InvalidInput(format!("lipo_family: {name} is not a LiPO loss"))
+        })?;
+        let dir = family_dir(*objective);
+        let model = training::lipo(
+            &stage(&sft_dir, &lists_file, &dir),
+            &config.lipo,
+            loss,
+            &device,
+        )?
+        .model;
+        timer.lap(&dir);
+        family.push((name, model));
+    }
 
     // 5. Fresh samples on held-out prompts: reward and KL to SFT.
     let m = config.sampling.eval_samples_per_prompt;
@@ -200,10 +239,17 @@ pub fn run_demo(config: &DemoConfig, out_dir: &Path, device: &Device) -> Result<
         &sampling(stream_seed(config.seed, EVAL_SFT_STREAM)),
     )?;
     let mut methods = vec![MethodEvaluation::reference(SFT_METHOD, &sft_samples)];
+    let family_rows = family
+        .iter()
+        .enumerate()
+        .map(|(i, (name, model))| (*name, model, EVAL_FAMILY_STREAM + i as u64));
     for (name, model, stream) in [
         (DPO_METHOD, &dpo_model, EVAL_DPO_STREAM),
         (LIPO_METHOD, &lipo_model, EVAL_LIPO_STREAM),
-    ] {
+    ]
+    .into_iter()
+    .chain(family_rows)
+    {
         let samples = sample_completions(
             model,
             &tokenizer,
@@ -226,20 +272,12 @@ pub fn run_demo(config: &DemoConfig, out_dir: &Path, device: &Device) -> Result<
 
     // 6. Table, plot, files.
     let summaries: Vec<MethodSummary> = methods.iter().map(MethodSummary::from).collect();
-    let points: Vec<PlotPoint> = methods
-        .iter()
-        .map(|e| PlotPoint {
-            method: e.method.clone(),
-            kl: e.kl_to_sft.unwrap_or(0.0),
-            reward: e.row().mean_reward,
-            kl_std_error: match e.kl_estimate {
-                KlEstimate::MonteCarlo { std_error } => std_error,
-                _ => 0.0,
-            },
-            reward_std_error: e.reward_std_error(),
-        })
-        .collect();
-    let plot = plot_reward_kl(&points, &out_dir.join("reward_kl.png"), 800, 600)?;
+    let plot = plot_reward_kl(
+        &plot_points(&methods),
+        &out_dir.join("reward_kl.png"),
+        800,
+        600,
+    )?;
     let table = methods_table(&summaries);
     timer.lap("report");
     let report = DemoReport {
@@ -255,4 +293,27 @@ pub fn run_demo(config: &DemoConfig, out_dir: &Path, device: &Device) -> Result<
     };
     report.write(out_dir)?;
     Ok(report)
+}
+
+/// The reward / KL plot's points of `methods` (the reference at KL 0).
+pub(crate) fn plot_points(methods: &[MethodEvaluation]) -> Vec<PlotPoint> {
+    methods
+        .iter()
+        .map(|e| PlotPoint {
+            method: e.method.clone(),
+            kl: e.kl_to_sft.unwrap_or(0.0),
+            reward: e.row().mean_reward,
+            kl_std_error: match e.kl_estimate {
+                KlEstimate::MonteCarlo { std_error } => std_error,
+                _ => 0.0,
+            },
+            reward_std_error: e.reward_std_error(),
+        })
+        .collect()
+}
+
+/// The output directory of a LiPO-family row (`lipo-pair-hinge`).
+fn family_dir(objective: AlignObjective) -> String {
+    let name = objective.label().trim_start_matches("LiPO ").to_lowercase();
+    format!("lipo-{name}")
 }

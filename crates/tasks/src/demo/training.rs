@@ -1,15 +1,15 @@
-//! The demo's three training stages as runs of `prefopt-train`'s one loop
-//! ([`prefopt_train::train`]): the demo only fills in a [`RunConfig`] per stage.
+//! The training stages of the demo and of the real-model run as runs of `prefopt-train`'s
+//! one loop ([`prefopt_train::train`]): the pipelines only fill in a [`RunConfig`] per stage.
 
 use std::path::PathBuf;
 
 use burn::prelude::Device;
 use prefopt_models::CausalLm;
 use prefopt_objectives::dpo::DpoConfig;
-use prefopt_objectives::lipo::LipoConfig;
+use prefopt_objectives::lipo::{LipoConfig, LipoLossType};
 use prefopt_train::{
-    DataSection, LrSchedulerType, Method, ModelSection, RunConfig, TrainOptions, TrainerConfig,
-    train,
+    DataSection, LoraSection, LrSchedulerType, Method, ModelSection, RunConfig, TrainOptions,
+    TrainerConfig, train,
 };
 
 use crate::error::Result;
@@ -33,6 +33,20 @@ pub(crate) struct StageRun {
     pub batch_rows: usize,
     /// Seed of shuffling.
     pub seed: u64,
+    /// LoRA adapters instead of full fine-tuning (`None`: every weight trains). The stage
+    /// writes the merged model, so its output loads like a full fine-tune.
+    pub lora: Option<LoraSection>,
+}
+
+/// One trained stage: the final model, where it was saved, and how many optimizer steps ran.
+#[derive(Debug)]
+pub(crate) struct StageOutput {
+    /// The trained model (LoRA adapters merged).
+    pub model: CausalLm,
+    /// Its HF checkpoint directory.
+    pub dir: PathBuf,
+    /// Optimizer steps.
+    pub steps: u64,
 }
 
 fn trainer(
@@ -73,11 +87,15 @@ fn run_config(run: &StageRun, training: TrainerConfig) -> RunConfig {
             ..DataSection::default()
         },
         training,
+        lora: run.lora.clone().map(|lora| LoraSection {
+            merge: true,
+            ..lora
+        }),
         ..RunConfig::default()
     }
 }
 
-fn finish(config: RunConfig, method: Method, device: &Device) -> Result<(CausalLm, PathBuf)> {
+fn finish(config: RunConfig, method: Method, device: &Device) -> Result<StageOutput> {
     let options = TrainOptions {
         resume: false,
         progress: false,
@@ -91,15 +109,15 @@ fn finish(config: RunConfig, method: Method, device: &Device) -> Result<(CausalL
         "stage done"
     );
     let model = CausalLm::load_hf(&report.output_dir, device)?;
-    Ok((model, report.output_dir))
+    Ok(StageOutput {
+        model,
+        dir: report.output_dir,
+        steps: report.global_step,
+    })
 }
 
 /// Supervised fine-tuning on the SFT corpus.
-pub(crate) fn sft(
-    run: &StageRun,
-    stage: &SftStageConfig,
-    device: &Device,
-) -> Result<(CausalLm, PathBuf)> {
+pub(crate) fn sft(run: &StageRun, stage: &SftStageConfig, device: &Device) -> Result<StageOutput> {
     let training = trainer(
         run,
         stage.epochs,
@@ -127,7 +145,7 @@ pub(crate) fn dpo(
     run: &StageRun,
     stage: &AlignStageConfig,
     device: &Device,
-) -> Result<(CausalLm, PathBuf)> {
+) -> Result<StageOutput> {
     let mut config = align_config(run, stage);
     config.dpo = DpoConfig {
         beta: stage.beta,
@@ -136,13 +154,17 @@ pub(crate) fn dpo(
     finish(config, Method::Dpo, device)
 }
 
-/// LiPO-λ on the lists, reference = the initial model, log-probs precomputed.
+/// A LiPO-family loss (`loss_type`; LiPO-λ for the demo) on the lists, reference = the
+/// initial model, log-probs precomputed.
 pub(crate) fn lipo(
     run: &StageRun,
     stage: &AlignStageConfig,
+    loss_type: LipoLossType,
     device: &Device,
-) -> Result<(CausalLm, PathBuf)> {
+) -> Result<StageOutput> {
     let mut config = align_config(run, stage);
-    config.lipo = LipoConfig::new().with_beta(stage.beta);
+    config.lipo = LipoConfig::new()
+        .with_beta(stage.beta)
+        .with_loss_type(loss_type);
     finish(config, Method::Lipo, device)
 }

@@ -1,0 +1,215 @@
+//! `prefopt t2i train|generate|suite|check`: the text-to-image model of the shapes world.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use prefopt_tasks::shapes::{World, WorldConfig, check_suite, write_suite};
+use prefopt_tasks::shapes_grpo::{ShapesGrpoConfig, run_shapes_grpo};
+use prefopt_tasks::shapes_t2i::{
+    GenerateOptions, T2iConfig, generate_suite_images, load_world, read_prompts, train_base,
+};
+use prefopt_train::TrainOptions;
+
+use crate::device::DeviceChoice;
+
+/// The `prefopt t2i` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum T2iCommand {
+    /// Train the base text-to-image pipeline of the shapes world from scratch by flow
+    /// matching (`[world]`, `[model]`, `[training]`, `[flow]`).
+    Train(T2iTrainArgs),
+    /// Draw images for a prompt file (a suite CSV or one caption per line) into
+    /// `{index}_{j}.png` plus `contact_sheet.png`.
+    Generate(T2iGenerateArgs),
+    /// Write a mini UniGenBench suite of held-out shapes-world prompts (official CSV layout).
+    Suite(T2iSuiteArgs),
+    /// Check generated images against their suite with the world's checker and write
+    /// UniGenBench verdict JSONL (`prefopt bench unigenbench score` reads it).
+    Check(T2iCheckArgs),
+    /// Fine-tune a trained pipeline with Flow-GRPO / Pref-GRPO on the world's checker
+    /// rewards (`base_model`, `[prompts]`, `[training]`, `[grpo]`, `[[rewards]]`).
+    Grpo(T2iTrainArgs),
+}
+
+/// Arguments of `prefopt t2i train`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct T2iTrainArgs {
+    /// The TOML config.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Override one key, `table.key=value` in TOML syntax; repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Device: cpu, wgpu[:N], vulkan[:N], metal[:N], cuda[:N].
+    #[arg(long, default_value = "cpu")]
+    pub device: DeviceChoice,
+    /// Continue from the latest `checkpoint-N/` in `training.output_dir`.
+    #[arg(long)]
+    pub resume: bool,
+    /// Do not draw the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Do not write PNG plots of the metrics at the end.
+    #[arg(long)]
+    pub no_plots: bool,
+}
+
+/// Arguments of `prefopt t2i generate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct T2iGenerateArgs {
+    /// The pipeline directory (`model_index.json`; a run's output or a checkpoint).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The prompts: a suite CSV, or a text file with one caption per line.
+    #[arg(long)]
+    pub prompts: PathBuf,
+    /// Output directory.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Images per prompt.
+    #[arg(long, default_value_t = 4)]
+    pub images_per_prompt: usize,
+    /// Seed of the initial noise.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Euler steps.
+    #[arg(long, default_value_t = 20)]
+    pub steps: usize,
+    /// Time shift of the schedule (1 = none).
+    #[arg(long, default_value_t = 1.0)]
+    pub shift: f64,
+    /// Classifier-free guidance scale (1 = none).
+    #[arg(long, default_value_t = 1.0)]
+    pub guidance_scale: f32,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Device: cpu, wgpu[:N], vulkan[:N], metal[:N], cuda[:N].
+    #[arg(long, default_value = "cpu")]
+    pub device: DeviceChoice,
+}
+
+/// Arguments of `prefopt t2i suite`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct T2iSuiteArgs {
+    /// The suite CSV to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Number of prompts.
+    #[arg(long, default_value_t = 100)]
+    pub prompts: usize,
+    /// Seed of the prompt draw.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The world: a pipeline directory or its `world.json` (default: the default world).
+    #[arg(long)]
+    pub world: Option<PathBuf>,
+}
+
+/// Arguments of `prefopt t2i check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct T2iCheckArgs {
+    /// The world: a pipeline directory or its `world.json` (default: the default world).
+    #[arg(long)]
+    pub world: Option<PathBuf>,
+    /// The suite CSV the images were drawn for.
+    #[arg(long)]
+    pub suite: PathBuf,
+    /// The directory of `{index}_{j}.png`.
+    #[arg(long)]
+    pub images: PathBuf,
+    /// Images per prompt.
+    #[arg(long, default_value_t = 4)]
+    pub images_per_prompt: usize,
+    /// The verdict JSONL to write.
+    #[arg(long)]
+    pub verdicts: PathBuf,
+}
+
+fn world(path: Option<&PathBuf>) -> anyhow::Result<World> {
+    Ok(match path {
+        Some(p) => load_world(p)?,
+        None => World::new(WorldConfig::default())?,
+    })
+}
+
+/// Runs one `prefopt t2i` subcommand.
+#[allow(clippy::print_stdout)] // the CLI's output is its product
+pub fn run(command: &T2iCommand) -> anyhow::Result<()> {
+    match command {
+        T2iCommand::Train(args) => {
+            let config = T2iConfig::load(&args.config, &args.set)?;
+            let device = args.device.device()?;
+            let options = TrainOptions {
+                resume: args.resume,
+                progress: !args.no_progress,
+                no_plots: args.no_plots,
+            };
+            let report = train_base(&config, &device, &options).context("t2i training failed")?;
+            let last = report.losses.last().map_or(f64::NAN, |&(_, l)| l);
+            println!(
+                "trained {} steps; last loss {last:.5}; pipeline in {}",
+                report.global_step,
+                report.output_dir.display()
+            );
+        }
+        T2iCommand::Grpo(args) => {
+            let config = ShapesGrpoConfig::load(&args.config, &args.set)?;
+            let device = args.device.device()?;
+            let options = TrainOptions {
+                resume: args.resume,
+                progress: !args.no_progress,
+                no_plots: args.no_plots,
+            };
+            let report = run_shapes_grpo(&config, &device, &options).context("t2i GRPO failed")?;
+            let last = report.losses.last().map_or(f64::NAN, |&(_, l)| l);
+            println!(
+                "ran {} GRPO steps; last loss {last:.6}; pipeline in {}",
+                report.global_step,
+                report.output_dir.display()
+            );
+        }
+        T2iCommand::Generate(args) => {
+            let prompts = read_prompts(&args.prompts)?;
+            let options = GenerateOptions {
+                images_per_prompt: args.images_per_prompt,
+                seed: args.seed,
+                steps: args.steps,
+                shift: args.shift,
+                guidance_scale: args.guidance_scale,
+                batch_size: args.batch_size,
+            };
+            let device = args.device.device()?;
+            let out = generate_suite_images(&args.model, &prompts, &args.out, &options, &device)?;
+            println!(
+                "wrote {} images and {}",
+                out.images.len(),
+                out.contact_sheet.display()
+            );
+        }
+        T2iCommand::Suite(args) => {
+            let world = world(args.world.as_ref())?;
+            let prompts = write_suite(&args.out, &world, args.prompts, args.seed)?;
+            println!("wrote {} prompts to {}", prompts.len(), args.out.display());
+        }
+        T2iCommand::Check(args) => {
+            let world = world(args.world.as_ref())?;
+            let summary = check_suite(
+                &args.suite,
+                &args.images,
+                args.images_per_prompt,
+                &world.config,
+                &args.verdicts,
+            )?;
+            println!(
+                "checked {} images of {} prompts: {}/{} test points pass; verdicts in {}",
+                summary.images,
+                summary.prompts,
+                summary.passed,
+                summary.testpoints,
+                args.verdicts.display()
+            );
+        }
+    }
+    Ok(())
+}
