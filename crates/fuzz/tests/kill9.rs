@@ -1,4 +1,5 @@
-//! Kill -9 anywhere: `prefopt dpo`, `prefopt grpo` and `prefopt bench unigenbench judge`
+//! Kill -9 anywhere: `prefopt dpo`, `prefopt grpo`, `prefopt t2i train` and
+//! `prefopt bench unigenbench judge`
 //! SIGKILLed at random moments (1 to 3 times per round, each at a uniform moment within the
 //! length of an uninterrupted run, so during checkpoint and verdict writes too), restarted
 //! (with `--resume` once a checkpoint exists), and compared with an uninterrupted run: the same final weights and checkpoints
@@ -168,9 +169,14 @@ fn logged(dir: &Path) -> Vec<(u64, f64)> {
         .collect()
 }
 
-/// The checks shared by the two trainers: final files and every checkpoint's weights byte
+/// The checks shared by the trainers: final files and every checkpoint's weights byte
 /// for byte, the logged steps once each with the same losses.
 fn same_training(straight: &Path, out: &Path, files: &[&str]) {
+    same_training_with(straight, out, files, &["model.safetensors"]);
+}
+
+/// [`same_training`] with the weight files a checkpoint holds (`weights`, relative to it).
+fn same_training_with(straight: &Path, out: &Path, files: &[&str], weights: &[&str]) {
     for file in files {
         same_bytes(&straight.join(file), &out.join(file));
     }
@@ -179,10 +185,9 @@ fn same_training(straight: &Path, out: &Path, files: &[&str]) {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_owned();
         if name.to_string_lossy().starts_with("checkpoint-") {
-            same_bytes(
-                &path.join("model.safetensors"),
-                &out.join(&name).join("model.safetensors"),
-            );
+            for weight in weights {
+                same_bytes(&path.join(weight), &out.join(&name).join(weight));
+            }
             checkpoints += 1;
         }
     }
@@ -386,6 +391,73 @@ weight = 0.0
             out,
             &["model.safetensors", "config.json", "tokenizer.json"],
         );
+    });
+}
+
+#[test]
+#[ignore = "run by cargo xtask kill9 (needs PREFOPT_BIN)"]
+fn t2i_train_killed_anywhere_resumes_to_the_same_weights() {
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    // A tiny pipeline of the shapes world (1+1 blocks), 8 steps, a checkpoint every 2.
+    let config = root.join("t2i.toml");
+    std::fs::write(
+        &config,
+        r#"[world]
+width = 32
+height = 32
+big = 11
+small = 7
+max_objects = 4
+gap = 2
+
+[model]
+num_layers = 1
+num_single_layers = 1
+num_attention_heads = 2
+attention_head_dim = 16
+axes_dims_rope = [4, 6, 6]
+text_hidden_size = 32
+text_layers = 1
+text_heads = 2
+joint_attention_dim = 32
+pooled_projection_dim = 32
+
+[training]
+output_dir = "unused"
+max_steps = 8
+per_device_train_batch_size = 4
+learning_rate = 1e-3
+warmup_steps = 1
+lr_scheduler_type = "cosine"
+logging_steps = 1
+save_steps = 2
+seed = 3
+"#,
+    )
+    .unwrap();
+    let args = |out: &Path| -> Vec<String> {
+        vec![
+            "t2i".into(),
+            "train".into(),
+            "--config".into(),
+            config.to_str().unwrap().into(),
+            "--no-progress".into(),
+            "--no-plots".into(),
+            "--set".into(),
+            format!("training.output_dir={:?}", out.to_str().unwrap()),
+        ]
+        .into_iter()
+        .chain(resume_flag(out))
+        .collect()
+    };
+    let weights = [
+        "transformer/diffusion_pytorch_model.safetensors",
+        "text_encoder/model.safetensors",
+    ];
+    against_straight("t2i", root, args, |straight, out| {
+        let files = [weights[0], weights[1], "transformer/config.json"];
+        same_training_with(straight, out, &files, &weights);
     });
 }
 

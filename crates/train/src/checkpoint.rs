@@ -252,7 +252,10 @@ pub fn prune_checkpoints(
     Ok(removed)
 }
 
-/// Deletes `checkpoint-*.tmp-*` / `.old-*` directories left by a crash; returns how many.
+/// Deletes what a crash can leave in an output directory: `checkpoint-*.tmp-*` /
+/// `checkpoint-*.old-*` directories (a checkpoint being written or replaced) and the hidden
+/// `.<name>.tmp-<pid>` siblings of [`prefopt_core::write_atomic`] (a file being written).
+/// Neither is ever a finished file, so nothing a run reads is touched. Returns how many.
 pub fn remove_stale_temporaries(dir: impl AsRef<Path>) -> Result<usize> {
     let dir = dir.as_ref();
     let mut n = 0;
@@ -265,14 +268,62 @@ pub fn remove_stale_temporaries(dir: impl AsRef<Path>) -> Result<usize> {
         let entry = entry.map_err(io(dir))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if name.starts_with(CHECKPOINT_PREFIX) && (name.contains(".tmp-") || name.contains(".old-"))
-        {
-            let path = entry.path();
-            fs::remove_dir_all(&path).map_err(io(&path))?;
-            n += 1;
+        let stale_checkpoint = name.starts_with(CHECKPOINT_PREFIX)
+            && (name.contains(".tmp-") || name.contains(".old-"));
+        let stale_file = name.starts_with('.') && name.contains(".tmp-");
+        if !(stale_checkpoint || stale_file) {
+            continue;
         }
+        let path = entry.path();
+        let is_dir = entry.file_type().map_err(io(&path))?.is_dir();
+        if is_dir {
+            fs::remove_dir_all(&path).map_err(io(&path))?;
+        } else {
+            fs::remove_file(&path).map_err(io(&path))?;
+        }
+        n += 1;
     }
     Ok(n)
+}
+
+/// The start of every training run in `output_dir` (offline, flow matching, GRPO, Flow-GRPO):
+/// deletes what a killed run left half-written ([`remove_stale_temporaries`]), then
+///
+/// - without `resume`: refuses a directory that already holds `checkpoint-<step>/` (naming
+///   `key`, the config key of the output directory) and returns `None`;
+/// - with `resume`: returns the newest finished checkpoint, or an error when there is none.
+pub fn start_in_output_dir(
+    output_dir: &Path,
+    key: &'static str,
+    resume: bool,
+) -> Result<Option<PathBuf>> {
+    let removed = remove_stale_temporaries(output_dir)?;
+    if removed > 0 {
+        tracing::info!(
+            removed,
+            dir = %output_dir.display(),
+            "removed files and checkpoints a killed run left unfinished"
+        );
+    }
+    if !resume {
+        if !list_checkpoints(output_dir)?.is_empty() {
+            return Err(prefopt_core::invalid(
+                key,
+                format!(
+                    "`{}` already holds checkpoints: pass --resume to continue, or choose \
+                     another directory",
+                    output_dir.display()
+                ),
+            ));
+        }
+        return Ok(None);
+    }
+    latest_checkpoint(output_dir)?
+        .map(Some)
+        .ok_or_else(|| Error::Checkpoint {
+            path: output_dir.to_path_buf(),
+            reason: "--resume was given but there is no checkpoint-<step>/ to resume from".into(),
+        })
 }
 
 fn same_dir(a: &Path, b: &Path) -> bool {

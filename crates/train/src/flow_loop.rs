@@ -13,7 +13,7 @@ use prefopt_core::{SplitMix64, invalid};
 use prefopt_models::{FlowMatchingBatch, FluxPipelineModel, flow_matching_loss};
 
 use crate::accumulate::{GradientAccumulator, uniform_weights};
-use crate::checkpoint::{Checkpointer, latest_checkpoint, list_checkpoints};
+use crate::checkpoint::{Checkpointer, start_in_output_dir};
 use crate::clip::clip_grad_norm;
 use crate::error::{Error, Result, io};
 use crate::flow_section::FlowSection;
@@ -90,22 +90,9 @@ pub fn train_flow(
     let total = training.total_steps(None)?;
     let schedule = training.schedule(total)?;
     let output_dir = training.output_dir.clone();
-    let existing = list_checkpoints(&output_dir)?;
-    if !options.resume && !existing.is_empty() {
-        return Err(invalid(
-            "training.output_dir",
-            format!(
-                "`{}` already holds checkpoints: pass --resume to continue, or choose another directory",
-                output_dir.display()
-            ),
-        ));
-    }
+    let resume_from = start_in_output_dir(&output_dir, "training.output_dir", options.resume)?;
     let autodiff = device.clone().autodiff();
-    let (mut model, mut optimizer, mut state, resumed) = if options.resume {
-        let dir = latest_checkpoint(&output_dir)?.ok_or_else(|| Error::Checkpoint {
-            path: output_dir.clone(),
-            reason: "--resume was given but there is no checkpoint-N/ to resume from".into(),
-        })?;
+    let (mut model, mut optimizer, mut state, resumed) = if let Some(dir) = resume_from {
         let loaded = FluxPipelineModel::load(&dir, &autodiff)?;
         let r = Checkpointer::resume(&dir, loaded, optimizer)?;
         r.state.check_config_hash(config_hash)?;

@@ -30,7 +30,7 @@ pub use accumulate::{AccumulatedStep, GradientAccumulator, proportional_weights,
 pub use checkpoint::{
     CHECKPOINT_PREFIX, Checkpointer, OPTIMIZER_FILE, PARAM_IDS_FILE, Resumed, SaveModel,
     TRAINER_STATE_FILE, latest_checkpoint, list_checkpoints, prune_checkpoints,
-    remove_stale_temporaries,
+    remove_stale_temporaries, start_in_output_dir,
 };
 pub use clip::{clip_grad_norm, global_grad_norm};
 pub use device_batch::{HostBatch, completion_logprobs, target_mask, token_tensors};

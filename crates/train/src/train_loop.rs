@@ -17,7 +17,7 @@ use prefopt_models::CausalLm;
 use serde_json::json;
 
 use crate::accumulate::{GradientAccumulator, proportional_weights};
-use crate::checkpoint::{Checkpointer, latest_checkpoint, list_checkpoints};
+use crate::checkpoint::{Checkpointer, start_in_output_dir};
 use crate::clip::clip_grad_norm;
 use crate::error::{Error, Result, io, json};
 use crate::examples::{LoadedSplit, load_split};
@@ -131,16 +131,8 @@ pub fn train(run: ValidRunConfig, device: &Device, options: &TrainOptions) -> Re
     let config = &config;
     let output_dir = config.training.output_dir.clone();
     let existed = output_dir.exists();
-    if !options.resume && !list_checkpoints(&output_dir)?.is_empty() {
-        return Err(invalid(
-            "training.output_dir",
-            format!(
-                "`{}` already holds checkpoints: pass --resume to continue, or choose another directory",
-                output_dir.display()
-            ),
-        ));
-    }
-    match setup(config, method, objective, optimizer, device, options) {
+    let resume_from = start_in_output_dir(&output_dir, "training.output_dir", options.resume)?;
+    match setup(config, method, objective, optimizer, device, resume_from) {
         Ok(run) => run.run(config, options),
         Err(e) => {
             if !existed {
@@ -175,7 +167,7 @@ fn setup(
     mut objective: TrainObjective,
     optimizer: AdamW,
     device: &Device,
-    options: &TrainOptions,
+    resume_from: Option<PathBuf>,
 ) -> Result<Run> {
     let tokenizer_dir = config.model.tokenizer_dir().to_path_buf();
     let tokenizer = load_tokenizer(&tokenizer_dir, config.model.chat_template.as_deref())?;
@@ -237,7 +229,13 @@ fn setup(
     let (reference, (model, optimizer, state, resumed_from)) = if config.lora.is_some() {
         // LoRA: the reference is the policy's own base with the adapters switched off, which
         // shares the (frozen) base weights instead of loading a second copy.
-        let policy = load_policy(config, &autodiff, options, optimizer, state_hash)?;
+        let policy = load_policy(
+            config,
+            &autodiff,
+            resume_from.clone(),
+            optimizer,
+            state_hash,
+        )?;
         policy.0.check_vocab(tokenizer.vocab_size())?;
         let reference = if method.needs_reference() {
             build_reference(policy.0.valid().without_adapters(), &config.model.path)?
@@ -255,7 +253,13 @@ fn setup(
         } else {
             Reference::None
         };
-        let policy = load_policy(config, &autodiff, options, optimizer, state_hash)?;
+        let policy = load_policy(
+            config,
+            &autodiff,
+            resume_from.clone(),
+            optimizer,
+            state_hash,
+        )?;
         policy.0.check_vocab(tokenizer.vocab_size())?;
         (reference, policy)
     };
@@ -282,23 +286,19 @@ fn setup(
 fn load_policy(
     config: &RunConfig,
     autodiff: &Device,
-    options: &TrainOptions,
+    resume_from: Option<PathBuf>,
     optimizer: AdamW,
     state_hash: String,
 ) -> Result<(CausalLm, AdamW, TrainerState, Option<PathBuf>)> {
     let base = CausalLm::load(&config.model.path, autodiff)?;
-    if !options.resume {
+    let Some(dir) = resume_from else {
         let model = match &config.lora {
             Some(lora) => base.with_lora(&lora.adapter_config(), config.training.seed)?,
             None => base,
         };
         let state = TrainerState::new(config.training.seed, state_hash);
         return Ok((model, optimizer, state, None));
-    }
-    let dir = latest_checkpoint(&config.training.output_dir)?.ok_or_else(|| Error::Checkpoint {
-        path: config.training.output_dir.clone(),
-        reason: "--resume was given but there is no checkpoint-N/ to resume from".into(),
-    })?;
+    };
     // A LoRA checkpoint holds the adapter only: the base comes from `model.path` again.
     let model = match &config.lora {
         Some(_) => base.load_peft_adapter(&dir)?,

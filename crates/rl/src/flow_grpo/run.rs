@@ -9,8 +9,8 @@ use prefopt_core::invalid;
 use prefopt_models::FluxPipelineModel;
 use prefopt_train::{
     Checkpointer, GradientAccumulator, MetricsLog, MetricsRecord, PlotSize, TrainOptions,
-    TrainProgress, TrainerConfig, TrainerState, check_finite, clip_grad_norm, latest_checkpoint,
-    list_checkpoints, plot_metrics_file,
+    TrainProgress, TrainerConfig, TrainerState, check_finite, clip_grad_norm, plot_metrics_file,
+    start_in_output_dir,
 };
 
 use super::config::FlowGrpoConfig;
@@ -60,26 +60,10 @@ pub fn train_flow_grpo<E: FlowGrpoEnv>(
     let schedule = training.schedule(total)?;
     let optimizer = training.init()?;
     let output_dir = training.output_dir.clone();
-    if !options.resume && !list_checkpoints(&output_dir)?.is_empty() {
-        return Err(invalid(
-            "training.output_dir",
-            format!(
-                "`{}` already holds checkpoints: pass --resume to continue, or choose another directory",
-                output_dir.display()
-            ),
-        ));
-    }
+    let resume_from = start_in_output_dir(&output_dir, "training.output_dir", options.resume)?;
+    let resumed = resume_from.is_some();
     let autodiff = device.clone().autodiff();
-    let (mut model, mut optimizer, mut state) = if options.resume {
-        let dir = latest_checkpoint(&output_dir)?.ok_or_else(|| {
-            invalid::<Error>(
-                "resume",
-                format!(
-                    "--resume was given but `{}` holds no checkpoint-N/",
-                    output_dir.display()
-                ),
-            )
-        })?;
+    let (mut model, mut optimizer, mut state) = if let Some(dir) = resume_from {
         let loaded = FluxPipelineModel::load(&dir, &autodiff)
             .map_err(|e| Error::file("loading the checkpoint", &dir, e))?;
         let r = Checkpointer::resume(&dir, loaded, optimizer)?;
@@ -106,7 +90,7 @@ pub fn train_flow_grpo<E: FlowGrpoEnv>(
         .map_err(|e| prefopt_core::CoreError::io(&output_dir, e))?;
     let checkpointer = Checkpointer::new(&output_dir, training.save_total_limit);
     let metrics_path = output_dir.join(METRICS_FILE);
-    let mut metrics = if options.resume {
+    let mut metrics = if resumed {
         MetricsLog::resume(&metrics_path, state.global_step)?
     } else {
         MetricsLog::create(&metrics_path)?

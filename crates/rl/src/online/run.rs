@@ -13,10 +13,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use prefopt_models::CausalLm;
-use prefopt_train::{
-    Checkpointer, MetricsLog, MetricsRecord, TrainerState, latest_checkpoint, list_checkpoints,
-    remove_stale_temporaries,
-};
+use prefopt_train::{Checkpointer, MetricsLog, MetricsRecord, TrainerState, start_in_output_dir};
 use serde_json::json;
 
 use crate::error::{Error, Result};
@@ -214,32 +211,7 @@ fn resume_dir(config: &GrpoRunConfig, resume: bool) -> Result<Option<PathBuf>> {
             Ok(None)
         };
     };
-    if !resume {
-        if !list_checkpoints(dir)?.is_empty() {
-            return Err(invalid(
-                "output_dir",
-                format!(
-                    "`{}` already holds checkpoints: pass --resume to continue, or choose \
-                     another directory",
-                    dir.display()
-                ),
-            ));
-        }
-        return Ok(None);
-    }
-    let removed = remove_stale_temporaries(dir)?;
-    if removed > 0 {
-        tracing::info!(removed, "removed unfinished checkpoint directories");
-    }
-    latest_checkpoint(dir)?.map(Some).ok_or_else(|| {
-        invalid(
-            "output_dir",
-            format!(
-                "--resume was given but `{}` holds no checkpoint-<step>/ to resume from",
-                dir.display()
-            ),
-        )
-    })
+    Ok(start_in_output_dir(dir, "output_dir", resume)?)
 }
 
 fn save_checkpoint(
