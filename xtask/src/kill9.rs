@@ -1,7 +1,7 @@
 //! `cargo xtask kill9 --runs N [--debug]`: builds the `prefopt` binary (release unless
 //! `--debug`), then runs the ignored kill -9 tests of `crates/fuzz/tests/kill9.rs` against it:
-//! `prefopt dpo`, `prefopt grpo` and `prefopt bench unigenbench judge`, each SIGKILLed at
-//! random moments and resumed N times, compared with an uninterrupted run.
+//! `prefopt dpo`, `prefopt grpo`, `prefopt t2i train` and `prefopt bench unigenbench judge`, each
+//! SIGKILLed at random moments and resumed N times, compared with an uninterrupted run.
 
 use anyhow::{Context, Result};
 

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use prefopt_core::{SplitMix64, invalid};
+use prefopt_core::SplitMix64;
 use prefopt_models::{FlowMatchingBatch, FluxPipelineModel, flow_matching_loss};
 
 use crate::accumulate::{GradientAccumulator, uniform_weights};
