@@ -1,14 +1,36 @@
 //! Pref-GRPO / Flow-GRPO on the shapes world: the world's checker as a pointwise reward
-//! (share of test points passed) and as a pairwise judge (win rates), the task glue for
-//! [`prefopt_rl::train_flow_grpo`], and evaluation on a held-out mini UniGenBench suite.
+//! (share of test points passed) and as a pairwise judge (win rates), a learned scorer and a
+//! learned pairwise judge of equal capacity trained on checker-labelled samples
+//! (`prefopt t2i train-judges`), an MLLM judge over an OpenAI-compatible endpoint, the task
+//! glue for [`prefopt_rl::train_flow_grpo`], and evaluation on a held-out mini UniGenBench
+//! suite.
 
 mod config;
 mod env;
+mod judge_config;
+mod judge_data;
+mod judge_net;
+mod judge_training;
+mod learned_rewards;
+mod mllm_judge;
 mod rewards;
 mod run;
 
 pub use config::{GrpoPromptSection, ShapesGrpoConfig};
 pub use env::ShapesGrpoEnv;
+pub use judge_config::{JudgeDataSection, JudgeFitSection, JudgeNetSection, JudgeTrainingConfig};
+pub use judge_data::{JudgeSample, LabelledPair, label_samples, labelled_pairs, sample_judge_data};
+pub use judge_net::{
+    JUDGE_CONFIG_FILE, JUDGE_WEIGHTS_FILE, JudgeNet, JudgeNetConfig, JudgeObjective,
+    LearnedJudgeFile, LoadedJudgeNet,
+};
+pub use judge_training::{
+    FittedJudgeNet, HeldOutMetrics, JUDGE_DIR, JUDGES_REPORT_FILE, JudgeNetReport,
+    JudgeTrainingReport, SCORER_DIR, bce_with_logits, evaluate_judge_net, fit_both, fit_judge_net,
+    train_judges,
+};
+pub use learned_rewards::{LearnedScorer, learned_judge, learned_judge_win_rate};
+pub use mllm_judge::{MllmJudge, MllmJudgeSpec, UNIFIED_REWARD_THINK_TEMPLATE};
 pub use rewards::{
     CHECKER_JUDGE, CHECKER_PASS_RATE, CheckerJudge, CheckerPassRate, ShapesRewardKind,
     ShapesRewardSpec, build_rewards, pass_rate,

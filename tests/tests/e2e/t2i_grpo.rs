@@ -195,3 +195,143 @@ fn t2i_grpo_runs_evaluates_and_resumes_exactly() {
     let err = grpo(&config, &dir.path().join("x"), &["--set", "grpo.etta=0.5"]).unwrap_err();
     assert!(format!("{err:#}").contains("etta"), "{err:#}");
 }
+
+/// `prefopt t2i train-judges` on a tiny base (4 + 2 captions, 3 images each, a tiny network,
+/// 6 updates), then one GRPO step with the learned scorer and the learned pairwise judge, and
+/// the MLLM judge against a dead endpoint (an error after its retries, not a dropped score).
+#[test]
+fn t2i_train_judges_then_grpo_with_the_new_rewards() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = tiny_base(dir.path());
+    let judges = dir.path().join("judges");
+    let judges_toml = dir.path().join("judges.toml");
+    std::fs::write(
+        &judges_toml,
+        format!(
+            r#"
+base_model = "{}"
+output_dir = "{}"
+
+[data]
+train_prompts = 4
+held_out_prompts = 2
+images_per_prompt = 3
+sampling_steps = 2
+batch_size = 8
+
+[net]
+channels = 4
+text_dim = 4
+hidden = 8
+
+[training]
+steps = 6
+batch_size = 4
+"#,
+            base.display(),
+            judges.display()
+        ),
+    )
+    .unwrap();
+    prefopt(&["t2i", "train-judges", "--config", arg(&judges_toml)]).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(judges.join("judges_report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["train_samples"], 12, "{report}");
+    assert_eq!(report["held_out_samples"], 6, "{report}");
+    assert_eq!(
+        report["scorer"]["num_parameters"], report["judge"]["num_parameters"],
+        "the same capacity"
+    );
+    for net in ["scorer", "judge"] {
+        let acc = report[net]["held_out"]["pair_accuracy"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&acc), "{report}");
+        assert!(judges.join(net).join("model.safetensors").is_file());
+        assert!(judges.join(net).join("config.json").is_file());
+    }
+    let labels = std::fs::read_to_string(judges.join("samples/labels.jsonl")).unwrap();
+    assert_eq!(labels.lines().count(), 18);
+
+    let grpo_toml = |rewards: &str| {
+        let path = dir.path().join("grpo_new.toml");
+        std::fs::write(
+            &path,
+            format!(
+                r#"
+base_model = "{}"
+
+[prompts]
+train_prompts = 4
+eval_prompts = 0
+
+[training]
+output_dir = "unused"
+max_steps = 1
+learning_rate = 1e-3
+gradient_accumulation_steps = 2
+
+[grpo]
+group_size = 4
+prompts_per_step = 1
+sampling_steps = 3
+{rewards}"#,
+                base.display()
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let learned = grpo_toml(&format!(
+        r#"
+[[rewards]]
+name = "pref"
+kind = "learned_judge_win_rate"
+path = "{}"
+
+[[rewards]]
+name = "score"
+kind = "learned_scorer"
+path = "{}"
+weight = 0.5
+"#,
+        judges.join("judge").display(),
+        judges.join("scorer").display()
+    ));
+    let out = dir.path().join("learned");
+    grpo(&learned, &out, &[]).unwrap();
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let step: serde_json::Value = metrics
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r.get("loss").is_some())
+        .unwrap();
+    assert!(
+        (step["rewards/pref/mean"].as_f64().unwrap() - 0.5).abs() < 1e-9,
+        "{metrics}"
+    );
+    let score = step["rewards/score/mean"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&score), "{metrics}");
+
+    // The MLLM judge: nothing listens on the discard port, so the step fails after retries.
+    let mllm = grpo_toml(
+        r#"
+[[rewards]]
+name = "mllm"
+kind = "mllm_judge_win_rate"
+
+[rewards.judge]
+base_url = "http://127.0.0.1:9/v1"
+model = "UnifiedReward"
+max_retries = 1
+initial_backoff_ms = 1
+max_backoff_ms = 2
+timeout_ms = 2000
+"#,
+    );
+    let err = grpo(&mllm, &dir.path().join("mllm"), &[]).unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("127.0.0.1:9") && text.contains("2 attempt"),
+        "{text}"
+    );
+}

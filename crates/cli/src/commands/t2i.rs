@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use prefopt_tasks::shapes::{World, WorldConfig, check_suite, write_suite};
-use prefopt_tasks::shapes_grpo::{ShapesGrpoConfig, run_shapes_grpo};
+use prefopt_tasks::shapes_grpo::{
+    JUDGES_REPORT_FILE, JudgeTrainingConfig, ShapesGrpoConfig, run_shapes_grpo, train_judges,
+};
 use prefopt_tasks::shapes_t2i::{
     GenerateOptions, T2iConfig, generate_suite_images, load_world, read_prompts, train_base,
 };
@@ -29,6 +31,25 @@ pub enum T2iCommand {
     /// Fine-tune a trained pipeline with Flow-GRPO / Pref-GRPO on the world's checker
     /// rewards (`base_model`, `[prompts]`, `[training]`, `[grpo]`, `[[rewards]]`).
     Grpo(T2iTrainArgs),
+    /// Sample a base pipeline, label the images with the world's checker, and train the
+    /// learned pointwise scorer and the learned pairwise judge (same data, same network) for
+    /// the `learned_scorer` and `learned_judge_win_rate` rewards (`base_model`, `output_dir`,
+    /// `[data]`, `[net]`, `[training]`).
+    TrainJudges(T2iTrainJudgesArgs),
+}
+
+/// Arguments of `prefopt t2i train-judges`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct T2iTrainJudgesArgs {
+    /// The TOML config.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Override one key, `table.key=value` in TOML syntax; repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Device: cpu, wgpu[:N], vulkan[:N], metal[:N], cuda[:N].
+    #[arg(long, default_value = "cpu")]
+    pub device: DeviceChoice,
 }
 
 /// Arguments of `prefopt t2i train`.
@@ -167,6 +188,22 @@ pub fn run(command: &T2iCommand) -> anyhow::Result<()> {
                 "ran {} GRPO steps; last loss {last:.6}; pipeline in {}",
                 report.global_step,
                 report.output_dir.display()
+            );
+        }
+        T2iCommand::TrainJudges(args) => {
+            let config = JudgeTrainingConfig::load(&args.config, &args.set)?;
+            let device = args.device.device()?;
+            let report = train_judges(&config, &device).context("training the judges failed")?;
+            println!(
+                "scorer: held-out pair accuracy {:.3}, Pearson {:.3}; judge: held-out pair \
+                 accuracy {:.3}; {} + {} samples, {:.0} s; report in {}",
+                report.scorer.held_out.pair_accuracy,
+                report.scorer.held_out.pearson,
+                report.judge.held_out.pair_accuracy,
+                report.train_samples,
+                report.held_out_samples,
+                report.seconds,
+                config.output_dir.join(JUDGES_REPORT_FILE).display()
             );
         }
         T2iCommand::Generate(args) => {

@@ -122,6 +122,13 @@ impl ShapesGrpoConfig {
         {
             config.base_model = dir.join(&config.base_model);
         }
+        if let Some(dir) = path.parent() {
+            config.rewards = config
+                .rewards
+                .into_iter()
+                .map(|r| r.resolved(dir))
+                .collect();
+        }
         config.validate().map_err(|e| bad(path, e))?;
         Ok(config)
     }

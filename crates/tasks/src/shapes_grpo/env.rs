@@ -34,8 +34,14 @@ fn rl_error(e: TaskError) -> prefopt_rl::Error {
 
 impl ShapesGrpoEnv {
     /// The environment of `config` in `world`; evaluation outputs go under `eval_dir`
-    /// (`suite.csv`, then `step-N/` with images and `verdicts.jsonl`).
-    pub fn new(config: &ShapesGrpoConfig, world: World, eval_dir: PathBuf) -> Result<Self> {
+    /// (`suite.csv`, then `step-N/` with images and `verdicts.jsonl`); learned reward
+    /// networks run on `device`.
+    pub fn new(
+        config: &ShapesGrpoConfig,
+        world: World,
+        eval_dir: PathBuf,
+        device: &Device,
+    ) -> Result<Self> {
         let tokenizer = WorldTokenizer::new();
         let captions = world.captions(
             config.prompts.train_seed,
@@ -55,7 +61,12 @@ impl ShapesGrpoEnv {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let rewards = build_rewards(&config.rewards, world.config, config.grpo.group_size)?;
+        let rewards = build_rewards(
+            &config.rewards,
+            world.config,
+            config.grpo.group_size,
+            device,
+        )?;
         let suite = if config.prompts.eval_prompts > 0 {
             std::fs::create_dir_all(&eval_dir).map_err(|e| TaskError::io(&eval_dir, e))?;
             write_suite(

@@ -1,15 +1,20 @@
-//! The shapes world's checker as image rewards: pointwise (share of the caption's test points
-//! the image passes) and pairwise (the image passing more test points wins; within
-//! `tie_band` it is a tie), the latter turned into win rates by `prefopt_rl`'s
-//! [`WinRateReward`].
+//! The `[[rewards]]` of `prefopt t2i grpo`: the shapes world's checker as image rewards —
+//! pointwise (share of the caption's test points the image passes) and pairwise (the image
+//! passing more test points wins; within `tie_band` it is a tie) — the learned scorer and
+//! pairwise judge of `prefopt t2i train-judges`, and an MLLM judge over an OpenAI-compatible
+//! endpoint. Every pairwise judge is turned into win rates by `prefopt_rl`'s [`WinRateReward`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use burn::prelude::Device;
 use prefopt_rl::{PairwiseJudge, RewardFn, RewardSet, Verdict, WinRateConfig, WinRateReward};
 use serde::{Deserialize, Serialize};
 
 use crate::shapes::{Caption, Checker, RgbImage, WorldConfig};
 use crate::{Result, TaskError};
+
+use super::learned_rewards::{LearnedScorer, learned_judge_win_rate};
+use super::mllm_judge::MllmJudgeSpec;
 
 /// Name of the checker's pointwise reward kind.
 pub const CHECKER_PASS_RATE: &str = "checker_pass_rate";
@@ -125,6 +130,25 @@ pub enum ShapesRewardKind {
     CheckerPassRate,
     /// Pairwise: win rates over each group from [`CheckerJudge`] (Pref-GRPO).
     CheckerWinRate,
+    /// Pointwise: the learned scorer in `path` ([`LearnedScorer`]).
+    LearnedScorer,
+    /// Pairwise: win rates from the learned Bradley–Terry judge in `path`.
+    LearnedJudgeWinRate,
+    /// Pairwise: win rates from an MLLM judge (`[rewards.judge]`, [`MllmJudgeSpec`]).
+    MllmJudgeWinRate,
+}
+
+impl ShapesRewardKind {
+    /// The name in TOML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CheckerPassRate => CHECKER_PASS_RATE,
+            Self::CheckerWinRate => CHECKER_JUDGE,
+            Self::LearnedScorer => "learned_scorer",
+            Self::LearnedJudgeWinRate => "learned_judge_win_rate",
+            Self::MllmJudgeWinRate => "mllm_judge_win_rate",
+        }
+    }
 }
 
 /// One `[[rewards]]` entry.
@@ -135,10 +159,17 @@ pub struct ShapesRewardSpec {
     pub name: String,
     /// The weight of its group-normalised advantage (0 = logged, not trained on).
     pub weight: f64,
-    /// `checker_pass_rate` (default) or `checker_win_rate`.
+    /// `checker_pass_rate`, `checker_win_rate` (default), `learned_scorer`,
+    /// `learned_judge_win_rate` or `mllm_judge_win_rate`.
     pub kind: ShapesRewardKind,
-    /// `checker_win_rate`: pass rates this close tie (default 0: equal counts tie).
+    /// `checker_win_rate`: pass rates this close tie (default 0: equal counts tie), in [0, 1).
+    /// `learned_judge_win_rate`: P(a ≻ b) within ½ ± `tie_band` ties, in [0, ½).
     pub tie_band: f64,
+    /// `learned_scorer` / `learned_judge_win_rate`: the network's directory (`scorer/` or
+    /// `judge/` of a `prefopt t2i train-judges` output); relative to the config file.
+    pub path: Option<PathBuf>,
+    /// `mllm_judge_win_rate`: the endpoint and request settings (`[rewards.judge]`).
+    pub judge: Option<MllmJudgeSpec>,
 }
 
 impl Default for ShapesRewardSpec {
@@ -148,6 +179,8 @@ impl Default for ShapesRewardSpec {
             weight: 1.0,
             kind: ShapesRewardKind::CheckerWinRate,
             tie_band: 0.0,
+            path: None,
+            judge: None,
         }
     }
 }
@@ -155,6 +188,7 @@ impl Default for ShapesRewardSpec {
 impl ShapesRewardSpec {
     /// Checks the entry (errors name the key).
     pub fn check(&self) -> Result<()> {
+        let kind = self.kind.as_str();
         if self.name.is_empty() {
             return Err(TaskError::InvalidInput("`name` must not be empty".into()));
         }
@@ -164,28 +198,103 @@ impl ShapesRewardSpec {
                 self.weight
             )));
         }
-        if !(0.0..1.0).contains(&self.tie_band) {
+        let band_max = match self.kind {
+            ShapesRewardKind::LearnedJudgeWinRate => 0.5,
+            _ => 1.0,
+        };
+        if !(0.0..band_max).contains(&self.tie_band) {
             return Err(TaskError::InvalidInput(format!(
-                "`tie_band` must be in [0, 1), got {}",
+                "`tie_band` must be in [0, {band_max}) for kind `{kind}`, got {}",
                 self.tie_band
+            )));
+        }
+        let learned = matches!(
+            self.kind,
+            ShapesRewardKind::LearnedScorer | ShapesRewardKind::LearnedJudgeWinRate
+        );
+        match (&self.path, learned) {
+            (None, true) => {
+                return Err(TaskError::InvalidInput(format!(
+                    "`path` (the network's directory from `prefopt t2i train-judges`) is \
+                     required for kind `{kind}`"
+                )));
+            }
+            (Some(_), false) => {
+                return Err(TaskError::InvalidInput(format!(
+                    "`path` is only for the learned kinds, not `{kind}`"
+                )));
+            }
+            _ => {}
+        }
+        let mllm = self.kind == ShapesRewardKind::MllmJudgeWinRate;
+        match (&self.judge, mllm) {
+            (None, true) => {
+                return Err(TaskError::InvalidInput(format!(
+                    "`judge` ([rewards.judge] with base_url, model, api_key_env, ...) is \
+                     required for kind `{kind}`"
+                )));
+            }
+            (Some(_), false) => {
+                return Err(TaskError::InvalidInput(format!(
+                    "`judge` is only for kind `mllm_judge_win_rate`, not `{kind}`"
+                )));
+            }
+            _ => {}
+        }
+        if !matches!(
+            self.kind,
+            ShapesRewardKind::CheckerWinRate | ShapesRewardKind::LearnedJudgeWinRate
+        ) && self.tie_band != 0.0
+        {
+            return Err(TaskError::InvalidInput(format!(
+                "`tie_band` has no meaning for kind `{kind}` (only for `checker_win_rate` and \
+                 `learned_judge_win_rate`)"
             )));
         }
         Ok(())
     }
+
+    /// The entry with a relative `path` taken relative to `dir` (the config file's directory)
+    /// when it does not exist as given.
+    pub fn resolved(mut self, dir: &Path) -> Self {
+        if let Some(p) = &self.path
+            && p.is_relative()
+            && !p.exists()
+        {
+            self.path = Some(dir.join(p));
+        }
+        self
+    }
 }
 
-/// The weighted reward set of `specs` for groups of `group_size` in a world with `config`.
+/// The weighted reward set of `specs` for groups of `group_size` in a world with `config`;
+/// learned networks are loaded onto `device`.
 ///
 /// # Errors
-/// An invalid entry or duplicate names.
+/// An invalid entry, duplicate names, a learned network that does not load, an MLLM judge
+/// whose settings are invalid.
 pub fn build_rewards(
     specs: &[ShapesRewardSpec],
     config: WorldConfig,
     group_size: usize,
+    device: &Device,
 ) -> Result<RewardSet<RgbImage>> {
+    let size = (config.width, config.height);
     let mut functions: Vec<Box<dyn RewardFn<RgbImage>>> = Vec::with_capacity(specs.len());
-    for spec in specs {
-        spec.check()?;
+    for (i, spec) in specs.iter().enumerate() {
+        let at = |e: TaskError| {
+            TaskError::InvalidInput(format!(
+                "[[rewards]] entry {} (`{}`): {e}",
+                i + 1,
+                spec.name
+            ))
+        };
+        spec.check().map_err(at)?;
+        let path = || {
+            spec.path
+                .as_deref()
+                .expect("checked: learned kinds have a path")
+        };
         functions.push(match spec.kind {
             ShapesRewardKind::CheckerPassRate => {
                 Box::new(CheckerPassRate::new(spec.name.clone(), config)?)
@@ -199,6 +308,29 @@ pub fn build_rewards(
                     workers: 1,
                 },
             )?),
+            ShapesRewardKind::LearnedScorer => {
+                Box::new(LearnedScorer::load(spec.name.clone(), path(), size, device).map_err(at)?)
+            }
+            ShapesRewardKind::LearnedJudgeWinRate => {
+                learned_judge_win_rate(&spec.name, path(), size, spec.tie_band, group_size, device)
+                    .map_err(at)?
+            }
+            ShapesRewardKind::MllmJudgeWinRate => {
+                let judge = spec
+                    .judge
+                    .as_ref()
+                    .expect("checked: the MLLM kind has a judge");
+                let workers = judge.workers;
+                Box::new(WinRateReward::new(
+                    spec.name.clone(),
+                    judge.init().map_err(at)?,
+                    WinRateConfig {
+                        num_generations: group_size,
+                        swap_debias: false,
+                        workers,
+                    },
+                )?)
+            }
         });
     }
     let weights: Vec<f64> = specs.iter().map(|s| s.weight).collect();

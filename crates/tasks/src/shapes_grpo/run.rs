@@ -46,7 +46,7 @@ pub fn run_shapes_grpo(
         &config.rewards,
         &trajectory,
     ))?;
-    let env = ShapesGrpoEnv::new(config, world, out.join(EVAL_DIR))?;
+    let env = ShapesGrpoEnv::new(config, world, out.join(EVAL_DIR), device)?;
     Ok(train_flow_grpo(
         &config.base_model,
         &env,
