@@ -91,9 +91,72 @@ pub fn replace_dir(tmp: &Path, target: &Path) -> Result<()> {
     sync_dir(parent)
 }
 
+/// Deletes the temporary siblings ([`temp_sibling`]: `.<name>.tmp-<pid>`) in `dir` whose
+/// writer is gone: what a killed process left half-written in a directory that outlives it
+/// (a cache shared by runs). A temporary whose process is still running is kept, so two runs
+/// sharing the directory never delete each other's writes; where liveness cannot be asked
+/// (no `/proc`), nothing is deleted. Returns how many were deleted; a missing `dir` is 0.
+///
+/// # Errors
+/// [`CoreError::Io`] naming the directory that could not be listed or the file that could
+/// not be removed.
+pub fn remove_orphaned_temporaries(dir: &Path) -> Result<usize> {
+    let proc = Path::new("/proc/self");
+    if !proc.exists() {
+        return Ok(0);
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(CoreError::io(dir, e)),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry.map_err(|e| CoreError::io(dir, e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(pid) = name
+            .strip_prefix('.')
+            .and_then(|rest| rest.rsplit_once(".tmp-"))
+            .and_then(|(_, pid)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = Path::new("/proc").join(pid.to_string()).exists();
+        if !alive && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|e| CoreError::io(&path, e))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn orphaned_temporaries_go_and_live_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        // A pid above the kernel's maximum (2^22) is never running.
+        let orphan = dir.path().join(".ref.bin.tmp-4294967295");
+        let live = temp_sibling(&dir.path().join("ref.bin"));
+        let finished = dir.path().join("ref.bin");
+        for f in [&orphan, &live, &finished] {
+            std::fs::write(f, b"x").unwrap();
+        }
+        let removed = remove_orphaned_temporaries(dir.path()).unwrap();
+        if Path::new("/proc/self").exists() {
+            assert_eq!(removed, 1);
+            assert!(!orphan.exists());
+        }
+        assert!(live.exists() && finished.exists());
+        assert_eq!(
+            remove_orphaned_temporaries(&dir.path().join("none")).unwrap(),
+            0
+        );
+    }
 
     #[test]
     fn writes_replace_and_leave_no_temporary() {

@@ -8,7 +8,7 @@ pub mod pool;
 mod rng;
 pub mod text_metrics;
 
-pub use atomic_file::{replace_dir, sync_dir, write_atomic};
+pub use atomic_file::{remove_orphaned_temporaries, replace_dir, sync_dir, write_atomic};
 pub use chat_client::{ApiKey, ChatClient, ChatClientConfig, ChatReply};
 pub use error::{CoreError, Result};
 pub use invalid_config::{InvalidConfig, invalid};

@@ -132,6 +132,12 @@ pub fn train(run: ValidRunConfig, device: &Device, options: &TrainOptions) -> Re
     let output_dir = config.training.output_dir.clone();
     let existed = output_dir.exists();
     let resume_from = start_in_output_dir(&output_dir, "training.output_dir", options.resume)?;
+    // The cache can outlive the run (and be shared by runs): only writes of dead processes go.
+    let cache_dir = config.cache_dir();
+    let orphans = prefopt_core::remove_orphaned_temporaries(&cache_dir)?;
+    if orphans > 0 {
+        tracing::info!(orphans, cache = %cache_dir.display(), "removed unfinished cache files");
+    }
     match setup(config, method, objective, optimizer, device, resume_from) {
         Ok(run) => run.run(config, options),
         Err(e) => {
