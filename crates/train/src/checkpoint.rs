@@ -254,10 +254,15 @@ pub fn prune_checkpoints(
 
 /// Deletes what a crash can leave in an output directory: `checkpoint-*.tmp-*` /
 /// `checkpoint-*.old-*` directories (a checkpoint being written or replaced) and the hidden
-/// `.<name>.tmp-<pid>` siblings of [`prefopt_core::write_atomic`] (a file being written).
-/// Neither is ever a finished file, so nothing a run reads is touched. Returns how many.
+/// `.<name>.tmp-<pid>` siblings of [`prefopt_core::write_atomic`] (a file being written), in
+/// the directory and its subdirectories (a pipeline's `transformer/`, the default `cache/`;
+/// symbolic links are not followed, at most 4 levels deep). Neither is ever a finished file,
+/// so nothing a run reads is touched. Returns how many.
 pub fn remove_stale_temporaries(dir: impl AsRef<Path>) -> Result<usize> {
-    let dir = dir.as_ref();
+    remove_stale_below(dir.as_ref(), 4)
+}
+
+fn remove_stale_below(dir: &Path, depth: usize) -> Result<usize> {
     let mut n = 0;
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -268,20 +273,21 @@ pub fn remove_stale_temporaries(dir: impl AsRef<Path>) -> Result<usize> {
         let entry = entry.map_err(io(dir))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
+        let path = entry.path();
+        let file_type = entry.file_type().map_err(io(&path))?;
         let stale_checkpoint = name.starts_with(CHECKPOINT_PREFIX)
             && (name.contains(".tmp-") || name.contains(".old-"));
         let stale_file = name.starts_with('.') && name.contains(".tmp-");
-        if !(stale_checkpoint || stale_file) {
-            continue;
+        if stale_checkpoint || stale_file {
+            if file_type.is_dir() {
+                fs::remove_dir_all(&path).map_err(io(&path))?;
+            } else {
+                fs::remove_file(&path).map_err(io(&path))?;
+            }
+            n += 1;
+        } else if file_type.is_dir() && depth > 1 {
+            n += remove_stale_below(&path, depth - 1)?;
         }
-        let path = entry.path();
-        let is_dir = entry.file_type().map_err(io(&path))?.is_dir();
-        if is_dir {
-            fs::remove_dir_all(&path).map_err(io(&path))?;
-        } else {
-            fs::remove_file(&path).map_err(io(&path))?;
-        }
-        n += 1;
     }
     Ok(n)
 }

@@ -189,8 +189,19 @@ fn crash_leftovers_are_never_resumed_and_pruning_keeps_last_n_and_best() {
         latest_checkpoint(out.path()).unwrap().unwrap(),
         out.path().join("checkpoint-4")
     );
-    assert_eq!(remove_stale_temporaries(out.path()).unwrap(), 1);
-    assert!(!tmp.exists());
+    // Half-written files of a killed write_atomic, at the top and in a subfolder (a
+    // pipeline's `text_encoder/`, the cache); finished files stay.
+    let top = out.path().join(".model.safetensors.tmp-4242");
+    std::fs::write(&top, b"half").unwrap();
+    std::fs::create_dir_all(out.path().join("text_encoder")).unwrap();
+    let nested = out.path().join("text_encoder/.model.safetensors.tmp-4242");
+    std::fs::write(&nested, b"half").unwrap();
+    let finished = out.path().join("text_encoder/model.safetensors");
+    std::fs::write(&finished, b"whole").unwrap();
+    assert_eq!(remove_stale_temporaries(out.path()).unwrap(), 3);
+    assert!(!tmp.exists() && !top.exists() && !nested.exists());
+    assert!(finished.exists());
+    assert!(out.path().join("checkpoint-4").exists());
 
     // A failing model saver leaves no checkpoint behind.
     state.global_step = 5;
