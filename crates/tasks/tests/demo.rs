@@ -72,6 +72,78 @@ fn smoke_config_runs_every_stage_and_writes_the_results() {
     );
 }
 
+/// The rest of the LiPO family (`lipo_family`) adds one row each after LiPO-λ, trained on the
+/// same lists from the SFT model and evaluated like the others.
+#[test]
+fn lipo_family_rows_run_after_lipo_lambda() {
+    use prefopt_tasks::AlignObjective;
+    let dir = tempfile::tempdir().unwrap();
+    let config = DemoConfig {
+        lipo_family: vec![
+            AlignObjective::PairHinge,
+            AlignObjective::ListMle,
+            AlignObjective::Softmax,
+            AlignObjective::PointMse,
+        ],
+        ..DemoConfig::smoke()
+    };
+    let report = run_demo(&config, dir.path(), &Device::flex()).unwrap();
+    let methods: Vec<&str> = report
+        .methods
+        .iter()
+        .map(|m| m.row.method.as_str())
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "SFT",
+            "DPO",
+            "LiPO-λ",
+            "LiPO pair-hinge",
+            "LiPO list-MLE",
+            "LiPO softmax",
+            "LiPO point-MSE",
+            "best-of-4"
+        ]
+    );
+    let m = config.sampling.eval_samples_per_prompt * config.data.eval_prompts;
+    for row in &report.methods[1..7] {
+        assert_eq!(row.row.n, m, "{row:?}");
+        assert!(row.row.kl_to_sft.unwrap().is_finite(), "{row:?}");
+        assert!(row.row.mean_reward.is_finite(), "{row:?}");
+    }
+    for stage in [
+        "lipo-pair-hinge",
+        "lipo-list-mle",
+        "lipo-softmax",
+        "lipo-point-mse",
+    ] {
+        assert!(
+            dir.path().join(stage).join("model.safetensors").is_file(),
+            "{stage}"
+        );
+    }
+    let stages: Vec<&str> = report.timings.iter().map(|t| t.stage.as_str()).collect();
+    assert_eq!(
+        stages,
+        [
+            "prepare",
+            "sft",
+            "sample",
+            "dpo",
+            "lipo",
+            "lipo-pair-hinge",
+            "lipo-list-mle",
+            "lipo-softmax",
+            "lipo-point-mse",
+            "evaluate",
+            "report"
+        ]
+    );
+    let md = std::fs::read_to_string(dir.path().join("results.md")).unwrap();
+    assert!(md.contains("LiPO point-MSE"), "{md}");
+}
+
 /// The KL estimate scores sampled ids with a full forward; at temperature 1 that must equal
 /// the sum of the log-probs generation recorded step by step through the KV cache.
 #[test]

@@ -141,6 +141,7 @@ pub fn run_demo(config: &DemoConfig, out_dir: &Path, device: &Device) -> Result<
         batch_rows,
         seed: config.seed,
         lora: None,
+        logging_steps: 10,
     };
     let sft = training::sft(
         &stage(&files.model_dir, &files.sft, "sft"),
@@ -274,6 +275,7 @@ pub fn run_demo(config: &DemoConfig, out_dir: &Path, device: &Device) -> Result<
     let summaries: Vec<MethodSummary> = methods.iter().map(MethodSummary::from).collect();
     let plot = plot_reward_kl(
         &plot_points(&methods),
+        SFT_METHOD,
         &out_dir.join("reward_kl.png"),
         800,
         600,

@@ -1,5 +1,6 @@
 //! The reward–KL scatter of the demo (the DPO paper's Fig. 2 left, one point per method),
-//! drawn with `prefopt-plot`: a title, the KL to the SFT policy (nats) on the x axis and the
+//! drawn with `prefopt-plot`: a title, the KL to the reference policy (the demo's SFT model,
+//! the real-model run's base; nats) on the x axis and the
 //! mean ground-truth reward on the y axis, ticks at round values (whose spacing [`PlotGrid`]
 //! returns), a darker line at reward 0, one colour per method ([`method_colour`]) named in
 //! the legend, and whiskers of ± one standard error on each axis.
@@ -16,7 +17,7 @@ use crate::error::{Result, TaskError};
 pub struct PlotPoint {
     /// Method name (decides the colour).
     pub method: String,
-    /// KL(π ‖ π_SFT) in nats (0 for SFT).
+    /// KL(π ‖ π_ref) in nats (0 for the reference).
     pub kl: f64,
     /// Mean ground-truth reward.
     pub reward: f64,
@@ -55,6 +56,15 @@ pub fn method_colour(method: &str) -> Rgb {
     }
 }
 
+/// Colours after [`PALETTE`] for plots with more methods than it has (the rest of
+/// matplotlib's `tab10`, then navy and black).
+const MORE_COLOURS: [Rgb; 4] = [
+    Rgb(188, 189, 34),
+    Rgb(23, 190, 207),
+    Rgb(0, 0, 128),
+    Rgb::BLACK,
+];
+
 /// `[lo, hi]` widened by 10 % of its span (at least `min_span` wide), with `lo` kept at
 /// `floor` when the data do not go below it.
 fn axis_range(values: &[f64], floor: Option<f64>, min_span: f64) -> (f64, f64) {
@@ -79,12 +89,14 @@ fn axis_range(values: &[f64], floor: Option<f64>, min_span: f64) -> (f64, f64) {
     (lo, hi + pad)
 }
 
-/// Draws the scatter into `out` (PNG, `width × height` pixels) and says where its grid is.
+/// Draws the scatter into `out` (PNG, `width × height` pixels) and says where its grid is;
+/// `reference` names the policy the KL is taken to (`SFT`, `base`).
 ///
 /// Each method gets [`method_colour`], or the first unused palette colour when an earlier
 /// method already has that colour.
 pub fn plot_reward_kl(
     points: &[PlotPoint],
+    reference: &str,
     out: &Path,
     width: u32,
     height: u32,
@@ -99,9 +111,11 @@ pub fn plot_reward_kl(
         .collect();
     let (x0, x1) = axis_range(&xs, Some(0.0), 0.5);
     let (y0, y1) = axis_range(&ys, None, 0.1);
+    let title = format!("Ground-truth reward vs KL to the {reference} policy");
+    let x_label = format!("KL(π ‖ π_{reference}) (nats)");
     let mut chart = XyChart::new(
-        "Ground-truth reward vs KL to the SFT policy",
-        Axis::new("KL(π ‖ π_SFT) (nats)").with_range(x0, x1),
+        title.as_str(),
+        Axis::new(x_label.as_str()).with_range(x0, x1),
         Axis::new("mean ground-truth reward").with_range(y0, y1),
     )
     .with_size(PlotSize::new(width, height));
@@ -114,7 +128,11 @@ pub fn plot_reward_kl(
         let used = |c: &Rgb| colours.iter().any(|(_, hex)| *hex == c.hex());
         let mut colour = method_colour(&p.method);
         if used(&colour) {
-            colour = PALETTE.into_iter().find(|c| !used(c)).unwrap_or(colour);
+            colour = PALETTE
+                .into_iter()
+                .chain(MORE_COLOURS)
+                .find(|c| !used(c))
+                .unwrap_or(colour);
         }
         colours.push((p.method.clone(), colour.hex()));
         chart = chart.with_series(
@@ -167,6 +185,7 @@ mod tests {
                 point("DPO", 1.5, 0.4),
                 point("LiPO-λ", 2.0, 0.5),
             ],
+            "SFT",
             &out,
             800,
             600,
@@ -186,6 +205,7 @@ mod tests {
         // A second DPO point gets a colour of its own.
         let grid = plot_reward_kl(
             &[point("DPO β=0.1", 1.5, 0.4), point("DPO β=0.5", 0.5, 0.2)],
+            "SFT",
             &out,
             800,
             600,
@@ -193,5 +213,24 @@ mod tests {
         .unwrap();
         assert_eq!(grid.colours[0].1, "#1f77b4");
         assert_ne!(grid.colours[1].1, "#1f77b4");
+        // Ten methods (the real-model run's table) get ten different colours.
+        let names = [
+            "base",
+            "DPO (LoRA)",
+            "LiPO-λ (LoRA)",
+            "LiPO pair-hinge (LoRA)",
+            "LiPO list-MLE (LoRA)",
+            "LiPO softmax (LoRA)",
+            "LiPO point-MSE (LoRA)",
+            "DPO (full)",
+            "LiPO-λ (full)",
+            "best-of-4",
+        ];
+        let points: Vec<PlotPoint> = names.iter().map(|n| point(n, 1.0, 0.1)).collect();
+        let grid = plot_reward_kl(&points, "base", &out, 800, 600).unwrap();
+        let mut hexes: Vec<&str> = grid.colours.iter().map(|c| c.1.as_str()).collect();
+        hexes.sort_unstable();
+        hexes.dedup();
+        assert_eq!(hexes.len(), names.len(), "{:?}", grid.colours);
     }
 }

@@ -36,6 +36,9 @@ pub(crate) struct StageRun {
     /// LoRA adapters instead of full fine-tuning (`None`: every weight trains). The stage
     /// writes the merged model, so its output loads like a full fine-tune.
     pub lora: Option<LoraSection>,
+    /// A `metrics.jsonl` line every this many optimizer steps (each also a `debug` event of
+    /// target `prefopt_train::metrics`, whose timestamps give the time per step).
+    pub logging_steps: u64,
 }
 
 /// One trained stage: the final model, where it was saved, and how many optimizer steps ran.
@@ -66,7 +69,7 @@ fn trainer(
         max_grad_norm: 1.0,
         weight_decay: 0.0,
         seed: run.seed,
-        logging_steps: 10,
+        logging_steps: run.logging_steps.max(1),
         // Only the final model is saved: the demo never resumes.
         save_steps: u64::MAX / 2,
         ..TrainerConfig::default()

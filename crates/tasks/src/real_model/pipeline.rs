@@ -247,6 +247,9 @@ pub fn run_real_model(
                 FineTuning::Lora => Some(config.lora.clone()),
                 FineTuning::Full => None,
             },
+            // Every step: a few dozen steps per row, and the timestamps of the metric events
+            // give the time per optimizer step apart from the reference pass and the saving.
+            logging_steps: 1,
         };
         let measured = reset_peak_rss();
         let start = Instant::now();
@@ -285,6 +288,7 @@ pub fn run_real_model(
     // 5. Table, plot, files.
     let plot = plot_reward_kl(
         &plot_points(&evaluations),
+        BASE_METHOD,
         &out_dir.join("reward_kl.png"),
         800,
         600,
