@@ -11,6 +11,7 @@ mod safetensors;
 mod scratch;
 mod serve_request;
 mod target;
+mod text_to_image;
 mod unigenbench;
 
 pub use chat_reply::chat_reply;
@@ -25,4 +26,5 @@ pub use run_config::{grpo_config, run_config};
 pub use safetensors::{TINY_LLAMA_CONFIG, safetensors};
 pub use serve_request::serve_request;
 pub use target::{TARGETS, Target, target};
+pub use text_to_image::{flux_config, shapes_caption, t2i_config, t2i_grpo_config};
 pub use unigenbench::{unigenbench_suite, unigenbench_verdicts};

@@ -12,7 +12,7 @@ pub struct Target {
 }
 
 /// Every target, in the order `cargo xtask fuzz` runs them.
-pub const TARGETS: [Target; 17] = [
+pub const TARGETS: [Target; 21] = [
     Target {
         name: "gguf",
         run: crate::gguf,
@@ -97,6 +97,26 @@ pub const TARGETS: [Target; 17] = [
         name: "serve_request",
         run: crate::serve_request,
         seeds: crate::serve_request::seeds,
+    },
+    Target {
+        name: "shapes_caption",
+        run: crate::shapes_caption,
+        seeds: crate::text_to_image::caption_seeds,
+    },
+    Target {
+        name: "flux_config",
+        run: crate::flux_config,
+        seeds: crate::text_to_image::flux_config_seeds,
+    },
+    Target {
+        name: "t2i_config",
+        run: crate::t2i_config,
+        seeds: crate::text_to_image::t2i_config_seeds,
+    },
+    Target {
+        name: "t2i_grpo_config",
+        run: crate::t2i_grpo_config,
+        seeds: crate::text_to_image::t2i_grpo_config_seeds,
     },
 ];
 

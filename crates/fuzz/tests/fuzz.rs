@@ -98,4 +98,8 @@ targets!(
     llm_judge_answer,
     chat_reply,
     serve_request,
+    shapes_caption,
+    flux_config,
+    t2i_config,
+    t2i_grpo_config,
 );
