@@ -12,8 +12,8 @@ mod train;
 pub use config::{T2iConfig, T2iModelSection, WORLD_FILE};
 pub use data::WorldFlowData;
 pub use generate::{
-    CONTACT_SHEET_FILE, GenerateOptions, GeneratedImages, generate_suite_images, load_world,
-    read_prompts,
+    CONTACT_SHEET_FILE, CONTACT_SHEET_MAX_IMAGES, CONTACT_SHEET_MAX_PROMPTS, GenerateOptions,
+    GeneratedImages, contact_sheet_selection, generate_suite_images, load_world, read_prompts,
 };
 pub use pixels::{image_to_pixels, pixels_to_image};
 pub use train::train_base;

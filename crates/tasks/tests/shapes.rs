@@ -414,3 +414,29 @@ fn contact_sheet_tiles_and_scales() {
     assert!(err.contains("image 1 is 3×3"), "{err}");
     assert!(contact_sheet(&[], 2, 1, 0, [0; 3]).is_err());
 }
+
+#[test]
+fn the_contact_sheet_of_a_large_generation_stays_viewable() {
+    use prefopt_tasks::shapes::contact_sheet;
+    use prefopt_tasks::shapes_t2i::{
+        CONTACT_SHEET_MAX_IMAGES, CONTACT_SHEET_MAX_PROMPTS, contact_sheet_selection,
+    };
+    // 100 prompts × 4 images (what `docs/text-to-image.md`'s suite run draws): a sheet of all
+    // of them at scale 3 would be 9802 px high, past the PNG writer's limit.
+    let ids: Vec<(usize, usize)> = (0..100).flat_map(|i| (0..4).map(move |j| (i, j))).collect();
+    let (shown, columns) = contact_sheet_selection(&ids, 4);
+    assert_eq!(columns, 4);
+    assert_eq!(shown.len(), CONTACT_SHEET_MAX_PROMPTS * 4);
+    assert_eq!(shown[..5], [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0)]);
+    // Many images per prompt: the first few of each prompt, prompt rows kept aligned.
+    let wide: Vec<(usize, usize)> = (0..3).flat_map(|i| (0..20).map(move |j| (i, j))).collect();
+    let (shown, columns) = contact_sheet_selection(&wide, 20);
+    assert_eq!(columns, CONTACT_SHEET_MAX_IMAGES);
+    assert_eq!(shown[CONTACT_SHEET_MAX_IMAGES], (1, 0));
+    // The selected sheet of 32×32 images is drawable.
+    let image = prefopt_tasks::shapes::RgbImage::filled(32, 32, [0; 3]);
+    let images = vec![image; 400];
+    let (shown, columns) = contact_sheet_selection(&images, 4);
+    let sheet = contact_sheet(&shown, columns, 3, 2, [128; 3]).unwrap();
+    assert_eq!(sheet.height(), CONTACT_SHEET_MAX_PROMPTS * (96 + 2) + 2);
+}

@@ -17,6 +17,28 @@ use crate::{Result, TaskError};
 
 /// File name of the contact sheet in a generation directory.
 pub const CONTACT_SHEET_FILE: &str = "contact_sheet.png";
+/// Prompts (rows) the contact sheet shows at most: the first ones of the file.
+pub const CONTACT_SHEET_MAX_PROMPTS: usize = 32;
+/// Images per prompt (columns) the contact sheet shows at most.
+pub const CONTACT_SHEET_MAX_IMAGES: usize = 8;
+
+/// The images of the contact sheet out of `images` (prompt-major, `images_per_prompt` each):
+/// the first [`CONTACT_SHEET_MAX_IMAGES`] of each of the first [`CONTACT_SHEET_MAX_PROMPTS`]
+/// prompts, so the sheet stays a viewable size however many images were generated; and the
+/// number of columns.
+pub fn contact_sheet_selection<T: Clone>(
+    images: &[T],
+    images_per_prompt: usize,
+) -> (Vec<T>, usize) {
+    let per = images_per_prompt.max(1);
+    let columns = per.min(CONTACT_SHEET_MAX_IMAGES);
+    let picked = images
+        .chunks(per)
+        .take(CONTACT_SHEET_MAX_PROMPTS)
+        .flat_map(|row| row.iter().take(columns).cloned())
+        .collect();
+    (picked, columns)
+}
 
 /// How to sample.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +76,7 @@ impl Default for GenerateOptions {
 pub struct GeneratedImages {
     /// Every image, prompt-major.
     pub images: Vec<PathBuf>,
-    /// The contact sheet (one row per prompt).
+    /// The contact sheet (one row per prompt; see [`contact_sheet_selection`]).
     pub contact_sheet: PathBuf,
 }
 
@@ -197,7 +219,8 @@ pub fn generate_suite_images(
             rows.push(image);
         }
     }
-    let sheet = contact_sheet(&rows, options.images_per_prompt, 3, 2, [128; 3])?;
+    let (shown, columns) = contact_sheet_selection(&rows, options.images_per_prompt);
+    let sheet = contact_sheet(&shown, columns, 3, 2, [128; 3])?;
     let sheet_path = out_dir.join(CONTACT_SHEET_FILE);
     sheet.write_png(&sheet_path)?;
     tracing::info!(images = images.len(), dir = %out_dir.display(), "generated");
