@@ -187,14 +187,26 @@ pub fn train_flow(
         }
     }
     progress.finish();
-    model.valid().save(&output_dir)?;
-    if !options.no_plots {
-        plot_metrics_file(
-            &metrics_path,
-            &output_dir.join("plots"),
-            PlotSize::default(),
-        )?;
-    }
+    finish_pipeline_run(&model, &output_dir, &metrics_path, options)?;
     tracing::info!(steps = state.global_step, dir = %output_dir.display(), "flow-matching run done");
     Ok(report)
+}
+
+/// The end of a run that trains an image pipeline (flow matching here, Flow-GRPO in
+/// `prefopt-rl`): the final pipeline into `output_dir` (diffusers layout) and, unless
+/// `options.no_plots`, the metric plots into `output_dir/plots`.
+///
+/// # Errors
+/// The pipeline or a plot cannot be written.
+pub fn finish_pipeline_run(
+    model: &FluxPipelineModel,
+    output_dir: &Path,
+    metrics_path: &Path,
+    options: &TrainOptions,
+) -> Result<()> {
+    model.valid().save(output_dir)?;
+    if !options.no_plots {
+        plot_metrics_file(metrics_path, &output_dir.join("plots"), PlotSize::default())?;
+    }
+    Ok(())
 }

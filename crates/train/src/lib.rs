@@ -36,7 +36,7 @@ pub use clip::{clip_grad_norm, global_grad_norm};
 pub use device_batch::{HostBatch, completion_logprobs, target_mask, token_tensors};
 pub use error::{Error, Result};
 pub use examples::{Examples, LoadedSplit, load_split};
-pub use flow_loop::{FlowBatch, FlowData, FlowTrainReport, train_flow};
+pub use flow_loop::{FlowBatch, FlowData, FlowTrainReport, finish_pipeline_run, train_flow};
 pub use flow_section::{FlowSection, WeightingScheme};
 pub use lora_section::{LoraSection, MERGED_ADAPTER_DIR};
 pub use metrics::{MetricsLog, MetricsRecord, check_finite, read_metrics};

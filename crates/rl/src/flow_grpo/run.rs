@@ -8,8 +8,8 @@ use burn::prelude::*;
 use prefopt_core::invalid;
 use prefopt_models::FluxPipelineModel;
 use prefopt_train::{
-    Checkpointer, GradientAccumulator, MetricsLog, MetricsRecord, PlotSize, TrainOptions,
-    TrainProgress, TrainerConfig, TrainerState, check_finite, clip_grad_norm, plot_metrics_file,
+    Checkpointer, GradientAccumulator, MetricsLog, MetricsRecord, TrainOptions, TrainProgress,
+    TrainerConfig, TrainerState, check_finite, clip_grad_norm, finish_pipeline_run,
     start_in_output_dir,
 };
 
@@ -237,14 +237,7 @@ pub fn train_flow_grpo<E: FlowGrpoEnv>(
         }
     }
     progress.finish();
-    model.valid().save(&output_dir)?;
-    if !options.no_plots {
-        plot_metrics_file(
-            &metrics_path,
-            &output_dir.join("plots"),
-            PlotSize::default(),
-        )?;
-    }
+    finish_pipeline_run(&model, &output_dir, &metrics_path, options)?;
     tracing::info!(steps = state.global_step, dir = %output_dir.display(), "flow-GRPO run done");
     Ok(report)
 }
