@@ -9,6 +9,7 @@ mod generate;
 mod grpo;
 mod personal_eval;
 mod real_model;
+mod run_flags;
 mod serve;
 mod study;
 mod t2i;
@@ -25,6 +26,7 @@ pub use generate::{Completion, GenerateArgs, GenerationArgs, run as generate_com
 pub use grpo::{GrpoArgs, GrpoReport, ToyWorldArgs, run as grpo_command};
 pub use personal_eval::{PersonalEvalArgs, run as personal_eval_command};
 pub use real_model::{AlignRealArgs, run as align_real_command};
+pub use run_flags::RunFlags;
 pub use serve::{ServeArgs, run as serve_command, start as serve_start};
 pub use study::{StudyArgs, run as study_command};
 pub use t2i::{

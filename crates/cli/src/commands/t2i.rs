@@ -10,8 +10,8 @@ use prefopt_tasks::shapes_grpo::{
 use prefopt_tasks::shapes_t2i::{
     GenerateOptions, T2iConfig, generate_suite_images, load_world, read_prompts, train_base,
 };
-use prefopt_train::TrainOptions;
 
+use super::RunFlags;
 use crate::device::DeviceChoice;
 
 /// The `prefopt t2i` subcommands.
@@ -64,15 +64,9 @@ pub struct T2iTrainArgs {
     /// Device: cpu, wgpu[:N], vulkan[:N], metal[:N], cuda[:N].
     #[arg(long, default_value = "cpu")]
     pub device: DeviceChoice,
-    /// Continue from the latest `checkpoint-N/` in `training.output_dir`.
-    #[arg(long)]
-    pub resume: bool,
-    /// Do not draw the progress bar.
-    #[arg(long)]
-    pub no_progress: bool,
-    /// Do not write PNG plots of the metrics at the end.
-    #[arg(long)]
-    pub no_plots: bool,
+    /// `--resume`, `--no-progress`, `--no-plots`.
+    #[command(flatten)]
+    pub run: RunFlags,
 }
 
 /// Arguments of `prefopt t2i generate`.
@@ -161,11 +155,7 @@ pub fn run(command: &T2iCommand) -> anyhow::Result<()> {
         T2iCommand::Train(args) => {
             let config = T2iConfig::load(&args.config, &args.set)?;
             let device = args.device.device()?;
-            let options = TrainOptions {
-                resume: args.resume,
-                progress: !args.no_progress,
-                no_plots: args.no_plots,
-            };
+            let options = args.run.options();
             let report = train_base(&config, &device, &options).context("t2i training failed")?;
             let last = report.losses.last().map_or(f64::NAN, |&(_, l)| l);
             println!(
@@ -177,11 +167,7 @@ pub fn run(command: &T2iCommand) -> anyhow::Result<()> {
         T2iCommand::Grpo(args) => {
             let config = ShapesGrpoConfig::load(&args.config, &args.set)?;
             let device = args.device.device()?;
-            let options = TrainOptions {
-                resume: args.resume,
-                progress: !args.no_progress,
-                no_plots: args.no_plots,
-            };
+            let options = args.run.options();
             let report = run_shapes_grpo(&config, &device, &options).context("t2i GRPO failed")?;
             let last = report.losses.last().map_or(f64::NAN, |&(_, l)| l);
             println!(

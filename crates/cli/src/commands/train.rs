@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use prefopt_train::{Method, TrainOptions, TrainReport, latest_checkpoint, load_run_config};
+use prefopt_train::{Method, TrainReport, latest_checkpoint, load_run_config};
 
+use super::RunFlags;
 use crate::device::DeviceChoice;
 
 /// Arguments shared by `sft`, `dpo`, `lipo` and `nextquill`.
@@ -21,19 +22,13 @@ pub struct TrainArgs {
     /// Device: cpu, wgpu[:N], vulkan[:N], metal[:N], cuda[:N].
     #[arg(long, default_value = "cpu")]
     pub device: DeviceChoice,
-    /// Continue from the latest `checkpoint-N/` in `training.output_dir`.
-    #[arg(long)]
-    pub resume: bool,
     /// Skip malformed JSONL rows (reported) instead of stopping at the first (same as
     /// `--set data.skip_bad_rows=true`).
     #[arg(long)]
     pub skip_bad_rows: bool,
-    /// Do not draw the progress bar.
-    #[arg(long)]
-    pub no_progress: bool,
-    /// Do not write PNG plots of the metrics at the end.
-    #[arg(long)]
-    pub no_plots: bool,
+    /// `--resume`, `--no-progress`, `--no-plots`.
+    #[command(flatten)]
+    pub run: RunFlags,
 }
 
 /// Runs `method` as `args` say.
@@ -44,11 +39,7 @@ pub fn run(method: Method, args: &TrainArgs) -> anyhow::Result<TrainReport> {
         config.data.skip_bad_rows = true;
     }
     let device = args.device.device()?;
-    let options = TrainOptions {
-        resume: args.resume,
-        progress: !args.no_progress,
-        no_plots: args.no_plots,
-    };
+    let options = args.run.options();
     let run = config
         .clone()
         .init(method)
