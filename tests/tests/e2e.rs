@@ -18,6 +18,8 @@ mod serve;
 mod t2i;
 #[path = "e2e/t2i_grpo.rs"]
 mod t2i_grpo;
+#[path = "e2e/t2i_study.rs"]
+mod t2i_study;
 #[path = "e2e/training.rs"]
 mod training;
 

@@ -35,6 +35,9 @@ pub enum TaskError {
     /// The image GRPO loop (`prefopt_rl::flow_grpo`) failed.
     #[error(transparent)]
     Rl(#[from] prefopt_rl::Error),
+    /// A benchmark file (suite, verdicts) could not be read or scored.
+    #[error(transparent)]
+    Bench(#[from] prefopt_bench::Error),
     /// A tensor could not be read back to the host.
     #[error("reading a tensor back: {0}")]
     TensorRead(String),

@@ -10,6 +10,7 @@ pub mod personalization;
 pub mod personalization_study;
 mod prepare;
 pub mod real_model;
+pub mod seed_stats;
 pub mod sentiment;
 pub mod shapes;
 pub mod shapes_grpo;

@@ -3,7 +3,7 @@
 //! learned pairwise judge of equal capacity trained on checker-labelled samples
 //! (`prefopt t2i train-judges`), an MLLM judge over an OpenAI-compatible endpoint, the task
 //! glue for [`prefopt_rl::train_flow_grpo`], and evaluation on a held-out mini UniGenBench
-//! suite.
+//! suite, and the study that compares the rewards (`prefopt t2i study`).
 
 mod config;
 mod env;
@@ -15,6 +15,10 @@ mod learned_rewards;
 mod mllm_judge;
 mod rewards;
 mod run;
+mod study_config;
+mod study_plots;
+mod study_report;
+mod study_run;
 
 pub use config::{GrpoPromptSection, ShapesGrpoConfig};
 pub use env::ShapesGrpoEnv;
@@ -36,3 +40,12 @@ pub use rewards::{
     ShapesRewardSpec, build_rewards, pass_rate,
 };
 pub use run::{EVAL_DIR, run_shapes_grpo};
+pub use study_config::{
+    GROUND_TRUTH_REWARD, JUDGES_FOLDER, PrefGrpoStudyConfig, RUNS_FOLDER, StudyArmSpec, run_dir,
+};
+pub use study_plots::PLOTS_FOLDER;
+pub use study_report::{
+    ArmResults, EvalPoint, FirstLast, RolloutPoint, RunResults, StudyResults, study_markdown,
+    write_study_report,
+};
+pub use study_run::{FinishedRun, RUN_DONE_FILE, finished_run, read_finished, run_pref_grpo_study};

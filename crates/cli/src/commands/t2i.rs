@@ -1,11 +1,12 @@
-//! `prefopt t2i train|generate|suite|check`: the text-to-image model of the shapes world.
+//! `prefopt t2i train|generate|suite|check|grpo|train-judges|study`: the text-to-image model of the shapes world.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use prefopt_tasks::shapes::{World, WorldConfig, check_suite, write_suite};
 use prefopt_tasks::shapes_grpo::{
-    JUDGES_REPORT_FILE, JudgeTrainingConfig, ShapesGrpoConfig, run_shapes_grpo, train_judges,
+    JUDGES_REPORT_FILE, JudgeTrainingConfig, PrefGrpoStudyConfig, ShapesGrpoConfig,
+    run_pref_grpo_study, run_shapes_grpo, train_judges,
 };
 use prefopt_tasks::shapes_t2i::{
     GenerateOptions, T2iConfig, generate_suite_images, load_world, read_prompts, train_base,
@@ -36,6 +37,33 @@ pub enum T2iCommand {
     /// the `learned_scorer` and `learned_judge_win_rate` rewards (`base_model`, `output_dir`,
     /// `[data]`, `[net]`, `[training]`).
     TrainJudges(T2iTrainJudgesArgs),
+    /// The Pref-GRPO study: fit the learned judges on the base, run every arm (a `[[rewards]]`
+    /// set) with every seed, and write `results.md`, `results.json`, plots and sample grids.
+    /// Rerunning continues a killed study (finished runs are kept, an interrupted one resumes).
+    Study(T2iStudyArgs),
+}
+
+/// Arguments of `prefopt t2i study`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct T2iStudyArgs {
+    /// The study's TOML config (`base_model`, `seeds`, `judges`, `grpo`, `set`, `[[arms]]`).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Output directory (judges, runs, results, plots).
+    #[arg(long, default_value = "t2i_study")]
+    pub out: PathBuf,
+    /// Override one key of the study config, `key=value` in TOML syntax; repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Device: cpu, wgpu[:N], vulkan[:N], metal[:N], cuda[:N].
+    #[arg(long, default_value = "cpu")]
+    pub device: DeviceChoice,
+    /// Do not draw the progress bars.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Do not write each run's metric plots (the study's own figures are always written).
+    #[arg(long)]
+    pub no_plots: bool,
 }
 
 /// Arguments of `prefopt t2i train-judges`.
@@ -175,6 +203,22 @@ pub fn run(command: &T2iCommand) -> anyhow::Result<()> {
                 report.global_step,
                 report.output_dir.display()
             );
+        }
+        T2iCommand::Study(args) => {
+            let config = PrefGrpoStudyConfig::load(&args.config, &args.set)?;
+            let device = args.device.device()?;
+            let options = prefopt_train::TrainOptions {
+                resume: false,
+                progress: !args.no_progress,
+                no_plots: args.no_plots,
+            };
+            let results = run_pref_grpo_study(&config, &args.out, &device, &options)
+                .context("the t2i study failed")?;
+            println!(
+                "{}",
+                prefopt_tasks::shapes_grpo::study_markdown(&config, &results)
+            );
+            println!("results in {}", args.out.join("results.md").display());
         }
         T2iCommand::TrainJudges(args) => {
             let config = JudgeTrainingConfig::load(&args.config, &args.set)?;

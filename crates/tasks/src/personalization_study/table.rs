@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::run::ArmRun;
 use crate::personalization::SlotAccuracy;
+pub use crate::seed_stats::PairedDifference;
+use crate::seed_stats::mean_se;
 
 /// One row of the table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,55 +35,16 @@ pub struct StudyRow {
     pub versus_context_sft: Option<PairedDifference>,
 }
 
-/// A paired comparison of two arms over the seeds both ran: same seed = same initial
-/// weights and batches, so the seed-to-seed spread cancels.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct PairedDifference {
-    /// Mean of the per-seed differences.
-    pub mean: f64,
-    /// Its standard error (0 with one seed).
-    pub se: f64,
-    /// Seeds where the difference is positive.
-    pub ahead: usize,
-    /// Seeds compared.
-    pub seeds: usize,
-}
-
-impl PairedDifference {
-    /// ROUGE-1 of `runs` minus that of `baseline`, paired by seed; `None` when no seed is
-    /// shared.
-    pub fn rouge1(runs: &[&ArmRun], baseline: &[&ArmRun]) -> Option<Self> {
-        let diffs: Vec<f64> = runs
-            .iter()
-            .filter_map(|r| {
-                let base = baseline.iter().find(|b| b.seed == r.seed)?;
-                Some(r.eval.rouge1 - base.eval.rouge1)
-            })
-            .collect();
-        if diffs.is_empty() {
-            return None;
-        }
-        let (mean, se) = mean_se(&diffs);
-        Some(Self {
-            mean,
-            se,
-            ahead: diffs.iter().filter(|d| **d > 0.0).count(),
-            seeds: diffs.len(),
+/// ROUGE-1 of `runs` minus that of `baseline`, paired by seed; `None` when no seed is shared.
+fn rouge1_difference(runs: &[&ArmRun], baseline: &[&ArmRun]) -> Option<PairedDifference> {
+    let pairs: Vec<(f64, f64)> = runs
+        .iter()
+        .filter_map(|r| {
+            let base = baseline.iter().find(|b| b.seed == r.seed)?;
+            Some((r.eval.rouge1, base.eval.rouge1))
         })
-    }
-}
-
-fn mean_se(values: &[f64]) -> (f64, f64) {
-    let n = values.len() as f64;
-    if values.is_empty() {
-        return (f64::NAN, 0.0);
-    }
-    let mean = values.iter().sum::<f64>() / n;
-    if values.len() < 2 {
-        return (mean, 0.0);
-    }
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, (var / n).sqrt())
+        .collect();
+    PairedDifference::of(&pairs)
 }
 
 impl StudyRow {
@@ -112,7 +75,7 @@ impl StudyRow {
             seeds: runs.len(),
             examples: runs.first().map_or(0, |r| r.eval.examples),
             seconds,
-            versus_context_sft: PairedDifference::rouge1(runs, context_sft),
+            versus_context_sft: rouge1_difference(runs, context_sft),
         }
     }
 
@@ -229,12 +192,12 @@ mod tests {
         fn refs(runs: &[ArmRun]) -> Vec<&ArmRun> {
             runs.iter().collect()
         }
-        let d = PairedDifference::rouge1(&refs(&arm), &refs(&ctx)).unwrap();
+        let d = rouge1_difference(&refs(&arm), &refs(&ctx)).unwrap();
         assert_eq!((d.ahead, d.seeds), (2, 3));
         // Differences +0.01, -0.02, +0.04: mean 0.01, sd 0.03, se 0.03 / sqrt(3).
         assert!((d.mean - 0.01).abs() < 1e-12, "{d:?}");
         assert!((d.se - 0.03 / 3f64.sqrt()).abs() < 1e-12, "{d:?}");
-        assert!(PairedDifference::rouge1(&refs(&arm), &[]).is_none());
+        assert!(rouge1_difference(&refs(&arm), &[]).is_none());
         let row = StudyRow::from_runs("x", &refs(&arm[..3]), &refs(&ctx));
         assert!(study_table(&[row]).contains("| +0.0100 ± 0.0173 | 2 of 3 |"));
     }
