@@ -97,6 +97,20 @@ pub enum GgufError {
         /// Which lengths disagree.
         message: String,
     },
+    /// A [`crate::QuantizedMatrix`] cannot be built or used as asked: its type has no matrix
+    /// kernels, `cols` is not a whole number of blocks, the byte length or an operand's length
+    /// does not fit the shape, or the requested [`crate::Kernel`] cannot run here.
+    #[error("quantized matrix {ggml_type} [{rows} x {cols}]: {message}")]
+    QuantizedMatrix {
+        /// The matrix's ggml type.
+        ggml_type: GgmlType,
+        /// Output rows.
+        rows: usize,
+        /// Input columns.
+        cols: usize,
+        /// What does not fit, with the sizes involved.
+        message: String,
+    },
     /// A metadata key the caller needs is absent.
     #[error("{path}: missing metadata key `{key}`")]
     MissingKey {

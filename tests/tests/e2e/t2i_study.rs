@@ -108,7 +108,8 @@ kind = "checker_win_rate"
         args.extend_from_slice(extra);
         prefopt(&args)
     };
-    run(&[]).unwrap();
+    // Two runs at a time.
+    run(&["--jobs", "2"]).unwrap();
 
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();

@@ -64,6 +64,9 @@ pub struct T2iStudyArgs {
     /// Do not write each run's metric plots (the study's own figures are always written).
     #[arg(long)]
     pub no_plots: bool,
+    /// Runs at a time (on the CPU backend each run keeps one core busy).
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
 }
 
 /// Arguments of `prefopt t2i train-judges`.
@@ -212,7 +215,7 @@ pub fn run(command: &T2iCommand) -> anyhow::Result<()> {
                 progress: !args.no_progress,
                 no_plots: args.no_plots,
             };
-            let results = run_pref_grpo_study(&config, &args.out, &device, &options)
+            let results = run_pref_grpo_study(&config, &args.out, &device, &options, args.jobs)
                 .context("the t2i study failed")?;
             println!(
                 "{}",

@@ -3,12 +3,14 @@
 //! skipped, an interrupted one resumes from its newest checkpoint.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use burn::prelude::Device;
 use prefopt_train::TrainOptions;
 use serde::{Deserialize, Serialize};
 
+use super::config::ShapesGrpoConfig;
 use super::judge_training::{JUDGES_REPORT_FILE, JudgeTrainingReport, train_judges};
 use super::run::run_shapes_grpo;
 use super::study_config::{JUDGES_FOLDER, PrefGrpoStudyConfig, run_dir};
@@ -31,7 +33,8 @@ pub struct FinishedRun {
     pub seconds: f64,
 }
 
-/// Runs the study in `config` into `out`: `judges/` (when an arm needs them), `runs/ARM/seed-N/`
+/// Runs the study in `config` into `out`, `jobs` runs at a time (each run is one CPU thread's
+/// work on the CPU backend, so two jobs use two cores): `judges/` (when an arm needs them), `runs/ARM/seed-N/`
 /// (each a `prefopt t2i grpo` output), then `results.md`, `results.json` and the plots and
 /// sample grids (see [`write_study_report`]).
 ///
@@ -43,6 +46,7 @@ pub fn run_pref_grpo_study(
     out: &Path,
     device: &Device,
     options: &TrainOptions,
+    jobs: usize,
 ) -> Result<StudyResults> {
     config.validate()?;
     let started = Instant::now();
@@ -54,36 +58,55 @@ pub fn run_pref_grpo_study(
     } else {
         None
     };
-    let total = config.arms.len() * config.seeds.len();
-    let mut done = 0usize;
+    let mut pending = Vec::new();
     for arm in &config.arms {
         for &seed in &config.seeds {
-            done += 1;
             let run = config.run_config(arm, seed, out)?;
-            let dir = run.training.output_dir.clone();
-            if read_finished(&dir)?.is_some() {
+            if read_finished(&run.training.output_dir)?.is_some() {
                 tracing::info!(arm = %arm.name, seed, "run already finished; skipped");
-                continue;
+            } else {
+                pending.push((arm.name.clone(), seed, run));
             }
-            let resume = prefopt_train::latest_checkpoint(&dir)?.is_some();
-            tracing::info!(arm = %arm.name, seed, run = done, of = total, resume, "study run");
-            let t0 = Instant::now();
-            let report = run_shapes_grpo(
-                &run,
-                device,
-                &TrainOptions {
-                    resume,
-                    ..options.clone()
-                },
-            )?;
-            let finished = FinishedRun {
-                arm: arm.name.clone(),
-                seed,
-                global_step: report.global_step,
-                seconds: t0.elapsed().as_secs_f64(),
-            };
-            crate::write_json(&dir.join(RUN_DONE_FILE), &finished)?;
         }
+    }
+    let jobs = jobs.clamp(1, pending.len().max(1));
+    let options = TrainOptions {
+        // Several bars at once would overwrite each other.
+        progress: options.progress && jobs == 1,
+        ..options.clone()
+    };
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let total = pending.len();
+    let worker = || -> Result<()> {
+        loop {
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            if i >= total || failed.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            let (arm, seed, run) = &pending[i];
+            let result = run_one(arm, *seed, run, device, &options, i + 1, total);
+            if result.is_err() {
+                failed.store(true, Ordering::SeqCst);
+            }
+            result?;
+        }
+    };
+    if jobs == 1 {
+        worker()?;
+    } else {
+        let results: Vec<Result<()>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..jobs).map(|_| scope.spawn(worker)).collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(TaskError::InvalidInput("a study worker panicked".into()))
+                    })
+                })
+                .collect()
+        });
+        results.into_iter().collect::<Result<Vec<()>>>()?;
     }
     let results = StudyResults::collect(config, out, judges.as_ref())?;
     write_study_report(config, &results, out)?;
@@ -93,6 +116,37 @@ pub fn run_pref_grpo_study(
         "study done"
     );
     Ok(results)
+}
+
+/// Runs (or resumes) one run and leaves its finished marker.
+fn run_one(
+    arm: &str,
+    seed: u64,
+    run: &ShapesGrpoConfig,
+    device: &Device,
+    options: &TrainOptions,
+    index: usize,
+    total: usize,
+) -> Result<()> {
+    let dir = &run.training.output_dir;
+    let resume = prefopt_train::latest_checkpoint(dir)?.is_some();
+    tracing::info!(arm, seed, run = index, of = total, resume, "study run");
+    let t0 = Instant::now();
+    let report = run_shapes_grpo(
+        run,
+        device,
+        &TrainOptions {
+            resume,
+            ..options.clone()
+        },
+    )?;
+    let finished = FinishedRun {
+        arm: arm.to_owned(),
+        seed,
+        global_step: report.global_step,
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    crate::write_json(&dir.join(RUN_DONE_FILE), &finished)
 }
 
 /// The judges of `out` (fitted now unless their report is there).
