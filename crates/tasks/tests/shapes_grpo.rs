@@ -573,3 +573,39 @@ fn both_objectives_start_from_the_same_weights() {
         "the seed matters"
     );
 }
+
+#[test]
+fn the_study_config_in_docs_loads_with_its_judges_and_grpo_files() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/studies/t2i-pref-grpo-study.toml");
+    let config = prefopt_tasks::shapes_grpo::PrefGrpoStudyConfig::load(&path, &[]).unwrap();
+    assert_eq!(config.seeds, vec![0, 1, 2]);
+    let arms: Vec<&str> = config.arms.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(
+        arms,
+        [
+            "grpo_learned_scorer",
+            "pref_grpo_learned_judge",
+            "pref_grpo_checker_judge",
+            "grpo_checker_pass_rate"
+        ]
+    );
+    assert!(config.needs_judges());
+    let out = std::path::Path::new("study_out");
+    let run = config.run_config(&config.arms[0], 2, out).unwrap();
+    assert_eq!(run.training.seed, 2);
+    assert_eq!(run.training.max_steps, 60);
+    assert_eq!(run.training.gradient_accumulation_steps, 16);
+    assert_eq!(run.prompts.eval_prompts, 64);
+    assert_eq!(
+        run.rewards[0].path.as_deref(),
+        Some(out.join("judges/scorer").as_path()),
+        "a learned reward without a path uses the study's own judges"
+    );
+    assert_eq!(run.rewards.last().unwrap().name, "ground_truth");
+    assert_eq!(run.rewards.last().unwrap().weight, 0.0);
+    let err =
+        prefopt_tasks::shapes_grpo::PrefGrpoStudyConfig::load(&path, &["seeds=[1, 1]".into()])
+            .unwrap_err();
+    assert!(err.to_string().contains("seeds"), "{err}");
+}
