@@ -12,18 +12,15 @@
 use std::time::{Duration, Instant};
 
 use half::f16;
+use prefopt_core::SplitMix64;
 use prefopt_gguf::{GgmlType, Kernel, QuantizedMatrix};
 
-/// splitmix64.
-struct Rng(u64);
+/// The workspace's SplitMix64 with the draws this benchmark needs.
+struct Rng(SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     fn unit(&mut self) -> f32 {
@@ -115,7 +112,7 @@ fn gbps(bytes: usize, t: Duration) -> f64 {
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
     let budget = Duration::from_millis(if quick { 100 } else { 400 });
-    let mut rng = Rng(1);
+    let mut rng = Rng(SplitMix64::new(1));
     println!(
         "threads available: {}",
         std::thread::available_parallelism().map_or(1, usize::from)
@@ -133,15 +130,7 @@ fn main() {
         "speedup",
         "rel err"
     );
-    let types = [
-        GgmlType::Q8_0,
-        GgmlType::Q4_0,
-        GgmlType::Q4_1,
-        GgmlType::Q5_0,
-        GgmlType::Q5_1,
-        GgmlType::Q4_K,
-        GgmlType::Q6_K,
-    ];
+    let types = prefopt_gguf::INTEGER_KERNEL_TYPES;
     // Arguments other than `quick` (and cargo's `--bench`) select types by name.
     let only: Vec<String> = std::env::args()
         .skip(1)

@@ -16,5 +16,5 @@ pub use dequant::dequantize;
 pub use error::{GgufError, Result};
 pub use file::{ALIGNMENT_KEY, DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufFile, TensorInfo};
 pub use ggml_type::GgmlType;
-pub use quantized_matrix::{Kernel, QuantizedMatrix};
+pub use quantized_matrix::{INTEGER_KERNEL_TYPES, Kernel, QuantizedMatrix};
 pub use value::{Array, Value, ValueType};

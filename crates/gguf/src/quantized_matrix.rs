@@ -17,8 +17,9 @@ use crate::qdot_scalar;
 /// output rows into chunks of at least this much work (a thread start costs tens of µs).
 const MIN_WORK_PER_THREAD: usize = 1 << 20;
 
-/// The types with integer (8-bit activation) kernels.
-const INTEGER_TYPES: &[GgmlType] = &[
+/// The types with integer (8-bit activation) kernels; the others go through
+/// [`Kernel::DequantF32`].
+pub const INTEGER_KERNEL_TYPES: [GgmlType; 7] = [
     GgmlType::Q8_0,
     GgmlType::Q4_0,
     GgmlType::Q4_1,
@@ -259,12 +260,12 @@ impl QuantizedMatrix {
     }
 
     fn resolve(&self, kernel: Kernel) -> Result<Resolved> {
-        let integer = INTEGER_TYPES.contains(&self.ggml_type);
+        let integer = INTEGER_KERNEL_TYPES.contains(&self.ggml_type);
         let no_integer = || {
             self.error(format!(
                 "{kernel:?} kernel: no integer kernel for this type (have: {}); \
                  use Kernel::DequantF32",
-                INTEGER_TYPES
+                INTEGER_KERNEL_TYPES
                     .iter()
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()

@@ -8,21 +8,14 @@
 //! The exact-f32 kernel only rounds its f32 sums: `|y - ref| <= 1e-5 Σ |w x|`.
 
 use half::f16;
-use prefopt_gguf::{GgmlType, GgufFile, Kernel, QuantizedMatrix};
+use prefopt_core::SplitMix64;
+use prefopt_gguf::{GgmlType, GgufFile, INTEGER_KERNEL_TYPES, Kernel, QuantizedMatrix};
 use proptest::prelude::*;
 
 use crate::common::fixture;
 
 /// The types with integer kernels.
-const INTEGER: [GgmlType; 7] = [
-    GgmlType::Q8_0,
-    GgmlType::Q4_0,
-    GgmlType::Q4_1,
-    GgmlType::Q5_0,
-    GgmlType::Q5_1,
-    GgmlType::Q4_K,
-    GgmlType::Q6_K,
-];
+const INTEGER: [GgmlType; 7] = INTEGER_KERNEL_TYPES;
 
 /// Every type `QuantizedMatrix` accepts through the exact-f32 kernel, quantized ones first.
 const ALL: [GgmlType; 13] = [
@@ -41,16 +34,12 @@ const ALL: [GgmlType; 13] = [
     GgmlType::BF16,
 ];
 
-/// splitmix64: a small deterministic generator seeded by proptest.
-struct Rng(u64);
+/// The workspace's SplitMix64 with the draws these tests need (seeded by proptest).
+struct Rng(SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in [-1, 1).
@@ -202,7 +191,7 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let ty = INTEGER[t];
-        let mut rng = Rng(seed);
+        let mut rng = Rng(SplitMix64::new(seed));
         let cols = blocks * ty.block_size() as usize;
         let m = random_matrix(&mut rng, ty, rows, cols);
         let x = random_input(&mut rng, n * cols);
@@ -235,7 +224,7 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let ty = ALL[t];
-        let mut rng = Rng(seed);
+        let mut rng = Rng(SplitMix64::new(seed));
         let cols = blocks * 256;
         let m = random_matrix(&mut rng, ty, rows, cols);
         let x = random_input(&mut rng, n * cols);
@@ -252,7 +241,7 @@ proptest! {
 fn large_products_split_over_threads_agree() {
     // 2^21+ multiply-adds per input: at least two threads where the machine has them, with an
     // uneven last chunk.
-    let mut rng = Rng(7);
+    let mut rng = Rng(SplitMix64::new(7));
     for ty in [GgmlType::Q4_0, GgmlType::Q6_K] {
         let (rows, cols) = (8197, 256);
         let m = random_matrix(&mut rng, ty, rows, cols);
@@ -270,7 +259,7 @@ fn simd_and_scalar_agree_to_float_rounding() {
     if !avx2_available() {
         return;
     }
-    let mut rng = Rng(11);
+    let mut rng = Rng(SplitMix64::new(11));
     for ty in INTEGER {
         let cols = 6 * ty.block_size() as usize;
         let m = random_matrix(&mut rng, ty, 64, cols);
@@ -289,7 +278,7 @@ fn simd_and_scalar_agree_to_float_rounding() {
 
 #[test]
 fn non_finite_inputs_give_nan() {
-    let mut rng = Rng(3);
+    let mut rng = Rng(SplitMix64::new(3));
     let m = random_matrix(&mut rng, GgmlType::Q4_K, 4, 256);
     let mut x = random_input(&mut rng, 256);
     x[17] = f32::INFINITY;
