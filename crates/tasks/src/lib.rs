@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod config_relative;
 mod corpus_files;
 mod demo;
 mod error;

@@ -251,3 +251,32 @@ fn t2i_bad_input_names_the_problem() {
     .unwrap_err();
     assert!(format!("{err:#}").contains("prompts.txt:2"), "{err:#}");
 }
+
+/// A `prefopt t2i train-judges` config for a tiny base: 4 + 2 captions, 3 images each, a tiny
+/// network, `steps` updates.
+pub(crate) fn tiny_judges_toml(base: &Path, out: &Path, steps: usize) -> String {
+    format!(
+        r#"
+base_model = "{}"
+output_dir = "{}"
+
+[data]
+train_prompts = 4
+held_out_prompts = 2
+images_per_prompt = 3
+sampling_steps = 2
+batch_size = 8
+
+[net]
+channels = 4
+text_dim = 4
+hidden = 8
+
+[training]
+steps = {steps}
+batch_size = 4
+"#,
+        base.display(),
+        out.display()
+    )
+}

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::prefopt;
-use crate::t2i::{arg, safetensors_bytes, tiny_config};
+use crate::t2i::{arg, safetensors_bytes, tiny_config, tiny_judges_toml};
 
 /// A tiny base pipeline (1+1 blocks, width 32, 4 flow-matching steps) in `dir/base`.
 fn tiny_base(dir: &Path) -> PathBuf {
@@ -205,34 +205,7 @@ fn t2i_train_judges_then_grpo_with_the_new_rewards() {
     let base = tiny_base(dir.path());
     let judges = dir.path().join("judges");
     let judges_toml = dir.path().join("judges.toml");
-    std::fs::write(
-        &judges_toml,
-        format!(
-            r#"
-base_model = "{}"
-output_dir = "{}"
-
-[data]
-train_prompts = 4
-held_out_prompts = 2
-images_per_prompt = 3
-sampling_steps = 2
-batch_size = 8
-
-[net]
-channels = 4
-text_dim = 4
-hidden = 8
-
-[training]
-steps = 6
-batch_size = 4
-"#,
-            base.display(),
-            judges.display()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&judges_toml, tiny_judges_toml(&base, &judges, 6)).unwrap();
     prefopt(&["t2i", "train-judges", "--config", arg(&judges_toml)]).unwrap();
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(judges.join("judges_report.json")).unwrap())

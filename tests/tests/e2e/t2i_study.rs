@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::prefopt;
-use crate::t2i::{arg, safetensors_bytes, tiny_config};
+use crate::t2i::{arg, safetensors_bytes, tiny_config, tiny_judges_toml};
 
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
@@ -25,25 +25,10 @@ fn t2i_study_runs_every_arm_and_seed_and_continues_a_killed_study() {
         "--no-plots",
     ])
     .unwrap();
+    // The study replaces base_model and output_dir with its own.
     write(
         &dir.path().join("judges.toml"),
-        r#"
-base_model = "ignored: the study's base is used"
-output_dir = "ignored: the study writes into OUT/judges"
-[data]
-train_prompts = 4
-held_out_prompts = 2
-images_per_prompt = 3
-sampling_steps = 2
-batch_size = 8
-[net]
-channels = 4
-text_dim = 4
-hidden = 8
-[training]
-steps = 4
-batch_size = 4
-"#,
+        &tiny_judges_toml(Path::new("ignored"), Path::new("ignored"), 4),
     );
     write(
         &dir.path().join("grpo.toml"),

@@ -8,6 +8,7 @@ use prefopt_train::{LrSchedulerType, TrainerConfig, load_table};
 use serde::{Deserialize, Serialize};
 
 use super::rewards::ShapesRewardSpec;
+use crate::config_relative::beside_config;
 use crate::{Result, TaskError};
 
 /// `[prompts]`: training captions (train split) and the held-out evaluation suite.
@@ -116,12 +117,7 @@ impl ShapesGrpoConfig {
         let mut merged = toml::Value::try_from(Self::default()).map_err(|e| bad(path, e))?;
         merge(&mut merged, toml::Value::Table(table));
         let mut config: Self = merged.try_into().map_err(|e| bad(path, e))?;
-        if config.base_model.is_relative()
-            && let Some(dir) = path.parent()
-            && !config.base_model.exists()
-        {
-            config.base_model = dir.join(&config.base_model);
-        }
+        config.base_model = beside_config(&config.base_model, path.parent());
         if let Some(dir) = path.parent() {
             config.rewards = config
                 .rewards

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use prefopt_train::load_table;
 use serde::{Deserialize, Serialize};
 
+use crate::config_relative::beside_config;
 use crate::{Result, TaskError};
 
 /// `[data]`: the captions and the images drawn for them.
@@ -143,12 +144,7 @@ impl JudgeTrainingConfig {
         let mut config: Self = toml::Value::Table(table)
             .try_into()
             .map_err(|e| TaskError::InvalidInput(format!("{}: {e}", path.display())))?;
-        if config.base_model.is_relative()
-            && !config.base_model.exists()
-            && let Some(dir) = path.parent()
-        {
-            config.base_model = dir.join(&config.base_model);
-        }
+        config.base_model = beside_config(&config.base_model, path.parent());
         config
             .validate()
             .map_err(|e| TaskError::InvalidInput(format!("{}: {e}", path.display())))?;

@@ -10,6 +10,7 @@ use burn::prelude::Device;
 use prefopt_rl::{PairwiseJudge, RewardFn, RewardSet, Verdict, WinRateConfig, WinRateReward};
 use serde::{Deserialize, Serialize};
 
+use crate::config_relative::beside_config;
 use crate::shapes::{Caption, Checker, RgbImage, WorldConfig};
 use crate::{Result, TaskError};
 
@@ -257,12 +258,7 @@ impl ShapesRewardSpec {
     /// The entry with a relative `path` taken relative to `dir` (the config file's directory)
     /// when it does not exist as given.
     pub fn resolved(mut self, dir: &Path) -> Self {
-        if let Some(p) = &self.path
-            && p.is_relative()
-            && !p.exists()
-        {
-            self.path = Some(dir.join(p));
-        }
+        self.path = self.path.map(|p| beside_config(&p, Some(dir)));
         self
     }
 }

@@ -10,6 +10,7 @@ use super::config::ShapesGrpoConfig;
 use super::judge_config::JudgeTrainingConfig;
 use super::judge_training::{JUDGE_DIR, SCORER_DIR};
 use super::rewards::{ShapesRewardKind, ShapesRewardSpec};
+use crate::config_relative::beside_config;
 use crate::{Result, TaskError};
 
 /// The name of the zero-weight checker reward the study adds to every arm: the ground truth
@@ -70,14 +71,6 @@ fn bad(path: &Path, message: impl std::fmt::Display) -> TaskError {
     TaskError::InvalidInput(format!("{}: {message}", path.display()))
 }
 
-/// `path` as given when it exists from the working directory, otherwise next to `dir`.
-fn near(path: &Path, dir: Option<&Path>) -> PathBuf {
-    match dir {
-        Some(dir) if path.is_relative() && !path.exists() => dir.join(path),
-        _ => path.to_path_buf(),
-    }
-}
-
 impl PrefGrpoStudyConfig {
     /// Reads `path` (TOML; unknown keys are errors naming them), applies `overrides`
     /// (`key=value`) and checks it, including that the `grpo` and `judges` files load. Relative
@@ -88,9 +81,9 @@ impl PrefGrpoStudyConfig {
             .try_into()
             .map_err(|e| bad(path, e))?;
         let dir = path.parent();
-        config.base_model = near(&config.base_model, dir);
-        config.grpo = near(&config.grpo, dir);
-        config.judges = config.judges.map(|j| near(&j, dir));
+        config.base_model = beside_config(&config.base_model, dir);
+        config.grpo = beside_config(&config.grpo, dir);
+        config.judges = config.judges.map(|j| beside_config(&j, dir));
         if let Some(dir) = dir {
             for arm in &mut config.arms {
                 arm.rewards = std::mem::take(&mut arm.rewards)

@@ -255,13 +255,9 @@ fn read_run(dir: &Path, seed: u64, seconds: f64, images_per_prompt: usize) -> Re
         }
         rollout.push(point);
     }
+    // One line per step: a resumed run's metrics file is cut back to its checkpoint
+    // (`MetricsLog::resume`) before the steps after it are logged again.
     eval.sort_by_key(|e| e.step);
-    // A resumed run logs the steps after its checkpoint again: keep the last of each step.
-    rollout.reverse();
-    let mut seen = std::collections::BTreeSet::new();
-    rollout.retain(|p| seen.insert(p.step));
-    rollout.reverse();
-    eval.dedup_by_key(|e| e.step);
     Ok(RunResults {
         seed,
         seconds,
