@@ -12,6 +12,8 @@ mod grpo;
 mod grpo_resume;
 #[path = "e2e/personalization.rs"]
 mod personalization;
+#[path = "e2e/personalization_study.rs"]
+mod personalization_study;
 #[path = "e2e/serve.rs"]
 mod serve;
 #[path = "e2e/t2i.rs"]

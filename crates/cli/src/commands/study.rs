@@ -22,6 +22,10 @@ pub struct StudyArgs {
     /// The few-second smoke configuration instead of the default.
     #[arg(long, conflicts_with = "config")]
     pub smoke: bool,
+    /// A pretrained checkpoint every arm starts from, `.gguf` file or Hugging Face directory
+    /// (overrides the config's `base_model`).
+    #[arg(long)]
+    pub base_model: Option<PathBuf>,
     /// Training seeds, comma-separated (overrides the config's `seeds`).
     #[arg(long, value_delimiter = ',')]
     pub seeds: Option<Vec<u64>>,
@@ -33,11 +37,15 @@ pub struct StudyArgs {
 /// Runs the study as `args` say and prints the table.
 pub fn run(args: &StudyArgs) -> anyhow::Result<StudyReport> {
     let device = args.device.device()?;
-    let config = PersonalizationStudyConfig::load(
+    let mut config = PersonalizationStudyConfig::load(
         args.config.as_deref(),
         args.smoke,
         args.seeds.as_deref(),
     )?;
+    if let Some(model) = &args.base_model {
+        config.base_model = Some(model.clone());
+        config.validate()?;
+    }
     let report = run_personalization_study(&config, &args.out, &device)?;
     print_results(&report.table, &args.out, report.total_seconds);
     Ok(report)

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::lexicon::{CATEGORIES, ITEMS_PER_CATEGORY, MAX_HISTORY};
+use super::text_style::TextStyle;
 use crate::error::{Result, TaskError};
 use crate::model_config::TinyLlamaConfig;
 use crate::tokenizer_training::MIN_VOCAB_SIZE;
@@ -41,6 +42,10 @@ pub struct PersonalizationTaskConfig {
     /// from the three splits, for pretraining a base model (a stand-in for the in-context
     /// ability a pretrained LLM brings). Adding them leaves the other users unchanged.
     pub pretrain_users: usize,
+    /// How titles, descriptions and reviews are written: `compact` (the tiny models'
+    /// lower-case token form) or `natural` (English sentences, for a pretrained model). The
+    /// same users and choices either way.
+    pub text: TextStyle,
 }
 
 impl Default for PersonalizationTaskConfig {
@@ -61,6 +66,7 @@ impl Default for PersonalizationTaskConfig {
             vocab_size: 640,
             filler_words: 0,
             pretrain_users: 0,
+            text: TextStyle::Compact,
         }
     }
 }

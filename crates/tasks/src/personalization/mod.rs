@@ -11,6 +11,7 @@ pub mod lexicon;
 mod oracle;
 mod review;
 mod slot_accuracy;
+mod text_style;
 mod world;
 
 pub use config::PersonalizationTaskConfig;
@@ -25,7 +26,8 @@ pub use review::{
     PersonalStyle, ReviewParts, generic_part, generic_part_of_query, parse_review_text,
     personal_part, rating_word, review_text, review_title,
 };
-pub use slot_accuracy::{SlotAccuracy, slot_accuracy};
+pub use slot_accuracy::{SlotAccuracy, slot_accuracy, slot_accuracy_by_mentions};
+pub use text_style::{TextStyle, compact_form};
 pub use world::{
     ITEM_STREAM, Item, PersonalizationWorld, ProfileReview, Split, TargetReview, USER_STREAM_BASE,
     UserPreferences, UserRow, generate_world,

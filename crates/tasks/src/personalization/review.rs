@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::lexicon::RATING_WORDS;
+use super::text_style::compact_form;
 
 /// The personal choices of one review (or the ones an oracle predicts).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -75,10 +76,12 @@ pub fn review_text(generic: &str, style: &PersonalStyle) -> String {
     format!("{generic} {}", personal_part(style))
 }
 
-/// Splits a text written by [`review_text`] back into its parts; `None` for any other
-/// shape (a model's sample, say).
+/// Splits a text written by [`review_text`] back into its parts, in either
+/// [`super::TextStyle`] (it reads the [`compact_form`]); `None` for any other shape (a
+/// model's sample, say).
 pub fn parse_review_text(text: &str) -> Option<ReviewParts> {
-    let body = text.trim().strip_suffix(" .")?;
+    let compact = compact_form(text);
+    let body = compact.strip_suffix(" .")?;
     let mut sentences = body.split(" . ");
     let (generic, personal, signoff) = (sentences.next()?, sentences.next()?, sentences.next()?);
     if sentences.next().is_some() || signoff.is_empty() {

@@ -12,6 +12,7 @@ use super::lexicon::{
 };
 use super::oracle::population_style;
 use super::review::{PersonalStyle, generic_part, review_text, review_title};
+use super::text_style::TextStyle;
 
 /// Sub-stream of the seed that draws the items; user `k` (0-based over all splits) draws
 /// from sub-stream `USER_STREAM_BASE + k`, so a user does not change when split sizes do.
@@ -173,7 +174,7 @@ pub fn generate_world(config: &PersonalizationTaskConfig) -> PersonalizationWorl
     if let Err(e) = config.validate() {
         panic!("invalid personalization config: {e}");
     }
-    let items = generate_items(config.seed);
+    let mut items = generate_items(config.seed);
     let mut rows = Vec::with_capacity(config.total_users());
     let mut users = Vec::with_capacity(config.total_users());
     for k in 0..config.total_users() + config.pretrain_users {
@@ -181,6 +182,9 @@ pub fn generate_world(config: &PersonalizationTaskConfig) -> PersonalizationWorl
         let prefs = draw_preferences(format!("u{:04}", k + 1), &mut rng);
         rows.push(draw_row(config, &items, &prefs, &mut rng));
         users.push(prefs);
+    }
+    if config.text != TextStyle::Compact {
+        restyle(config.text, &mut items, &mut rows);
     }
     let pretrain = rows.split_off(config.total_users());
     let test = rows.split_off(config.train_users + config.eval_users);
@@ -195,6 +199,23 @@ pub fn generate_world(config: &PersonalizationTaskConfig) -> PersonalizationWorl
         pretrain,
         users,
         train_style,
+    }
+}
+
+/// Rewrites every title, description and review text of `items` and `rows` in `style`
+/// (after all random draws, so the users and their choices do not depend on the style).
+fn restyle(style: TextStyle, items: &mut [Item], rows: &mut [UserRow]) {
+    for item in items {
+        item.title = style.render(&item.title);
+        item.description = style.render(&item.description);
+    }
+    for row in rows {
+        for review in &mut row.profile {
+            review.title = style.render(&review.title);
+            review.text = style.render(&review.text);
+        }
+        row.data.title = style.render(&row.data.title);
+        row.data.text = style.render(&row.data.text);
     }
 }
 
@@ -364,6 +385,38 @@ mod tests {
             // 5 binomial standard deviations at most (sd ≤ 65 here).
             assert!((*count as f64 - expected).abs() < 330.0, "{counts:?}");
         }
+    }
+
+    #[test]
+    fn natural_text_is_the_same_world_in_sentences() {
+        let compact = PersonalizationTaskConfig::smoke();
+        let natural = PersonalizationTaskConfig {
+            text: TextStyle::Natural,
+            ..compact
+        };
+        let (a, b) = (generate_world(&compact), generate_world(&natural));
+        assert_eq!(a.users, b.users);
+        assert_eq!(a.train_style, b.train_style);
+        assert_eq!(
+            b.items[0].title,
+            TextStyle::Natural.render(&a.items[0].title)
+        );
+        let (ra, rb) = (&a.test[0], &b.test[0]);
+        assert_eq!(rb.data.text, TextStyle::Natural.render(&ra.data.text));
+        assert!(
+            rb.data.text.starts_with(char::is_uppercase),
+            "{}",
+            rb.data.text
+        );
+        assert_eq!(rb.profile.len(), ra.profile.len());
+        assert_eq!(
+            rb.profile[0].title,
+            TextStyle::Natural.render(&ra.profile[0].title)
+        );
+        assert_eq!(
+            super::super::parse_review_text(&rb.data.text),
+            super::super::parse_review_text(&ra.data.text)
+        );
     }
 
     #[test]

@@ -1,13 +1,17 @@
 //! `PersonalizationStudyConfig`: which arms the controlled NextQuill study trains, for how long
 //! and with which seeds.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use prefopt_data::PersonalOptions;
 use prefopt_objectives::nextquill::{NextQuillConfig, NextQuillVariant};
+use prefopt_train::LoraSection;
 use serde::{Deserialize, Serialize};
 
+use crate::config_relative::beside_config;
 use crate::error::{Result, TaskError};
 use crate::personalization::PersonalizationTaskConfig;
+use crate::real_model::config::{FineTuning, attention_lora};
 
 /// One row of the study's table: a training method on the same data and budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -16,6 +20,9 @@ pub enum StudyArm {
     /// No training: the shared starting weights themselves, generating with the history in
     /// the prompt (the early-stopping baseline every arm has to beat).
     Base,
+    /// No training, generating from the null-history prompt: with [`StudyArm::Base`], how
+    /// much the starting weights already read the history in context.
+    BaseNull,
     /// SFT on the null-history prompt (the model never sees the history).
     Sft,
     /// SFT with the history in the prompt.
@@ -41,8 +48,9 @@ pub enum StudyArm {
 
 impl StudyArm {
     /// Every arm, in table order.
-    pub const ALL: [StudyArm; 9] = [
+    pub const ALL: [StudyArm; 10] = [
         Self::Base,
+        Self::BaseNull,
         Self::Sft,
         Self::ContextSft,
         Self::MceOnly,
@@ -57,6 +65,7 @@ impl StudyArm {
     pub fn label(self) -> &'static str {
         match self {
             Self::Base => "starting checkpoint, no further training",
+            Self::BaseNull => "starting checkpoint, null history",
             Self::Sft => "SFT (no history)",
             Self::ContextSft => "ContextSFT",
             Self::MceOnly => "NextQuill: MCE only",
@@ -72,6 +81,7 @@ impl StudyArm {
     pub fn slug(self) -> &'static str {
         match self {
             Self::Base => "base_eval",
+            Self::BaseNull => "base_null_eval",
             Self::Sft => "sft",
             Self::ContextSft => "context_sft",
             Self::MceOnly => "mce_only",
@@ -83,10 +93,25 @@ impl StudyArm {
         }
     }
 
+    /// Whether the arm trains (the two starting-checkpoint rows do not).
+    pub fn trains(self) -> bool {
+        !matches!(self, Self::Base | Self::BaseNull)
+    }
+
+    /// The runs of this arm per seed: one per entry of `tuning` when it trains, else one
+    /// (`None`).
+    pub fn tunings(self, tuning: &[FineTuning]) -> Vec<Option<FineTuning>> {
+        if self.trains() {
+            tuning.iter().copied().map(Some).collect()
+        } else {
+            vec![None]
+        }
+    }
+
     /// The NextQuill variant of an objective arm (`None` for the two SFT baselines).
     pub fn variant(self) -> Option<NextQuillVariant> {
         match self {
-            Self::Base | Self::Sft | Self::ContextSft => None,
+            Self::Base | Self::BaseNull | Self::Sft | Self::ContextSft => None,
             Self::MceOnly => Some(NextQuillVariant::MceOnly),
             Self::DceOnly => Some(NextQuillVariant::DceOnly),
             Self::MceDceAlignment => Some(NextQuillVariant::MceDceAlignment),
@@ -97,14 +122,30 @@ impl StudyArm {
     }
 }
 
-/// The whole study. Every arm starts from the same weights (a random initialisation, then
-/// `base_steps` of SFT on null-history prompts when > 0) and trains for the same number of
-/// optimizer steps on the same batches.
+/// The whole study. Every arm starts from the same weights (a pretrained `base_model`, or a
+/// random initialisation of the task's tiny Llama; then `base_steps` of `base_arm` training
+/// when > 0) and trains for the same number of optimizer steps on the same batches, once per
+/// entry of `tuning`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PersonalizationStudyConfig {
     /// The synthetic users, items and the tiny model.
     pub task: PersonalizationTaskConfig,
+    /// A pretrained checkpoint every arm starts from — a `.gguf` file or a Hugging Face
+    /// checkpoint directory, with its own tokenizer and chat template — instead of the
+    /// task's tiny Llama (`None`). A relative path is looked up from the working directory,
+    /// then next to the config file.
+    pub base_model: Option<PathBuf>,
+    /// Which weights the trained arms train: `full` and / or `lora` (one run of each arm
+    /// per entry, in this order).
+    pub tuning: Vec<FineTuning>,
+    /// The adapters of the `lora` runs (PEFT names).
+    pub lora: LoraSection,
+    /// History selection, prompt rendering (the system prompt of a chat model) and token
+    /// budget, as a run's `[personalization.prompt]`.
+    pub prompt: PersonalOptions,
+    /// Held-out prompts generated together.
+    pub generation_batch_size: usize,
     /// Training seeds (shuffling and initial weights); one run per arm and seed.
     pub seeds: Vec<u64>,
     /// Steps of the shared base training every arm starts from (0 = from scratch).
@@ -142,6 +183,11 @@ impl Default for PersonalizationStudyConfig {
                 max_history: 4,
                 ..PersonalizationTaskConfig::default()
             },
+            base_model: None,
+            tuning: vec![FineTuning::Full],
+            lora: attention_lora(),
+            prompt: PersonalOptions::default(),
+            generation_batch_size: 32,
             seeds: vec![1],
             base_steps: 200,
             base_arm: StudyArm::Sft,
@@ -185,11 +231,16 @@ impl PersonalizationStudyConfig {
         }
     }
 
-    /// Reads a TOML file; missing keys take the defaults, unknown keys are errors.
+    /// Reads a TOML file; missing keys take the defaults, unknown keys are errors; a
+    /// relative `base_model` is resolved ([`beside_config`]).
     pub fn from_toml_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| TaskError::io(path, e))?;
-        toml::from_str(&text)
-            .map_err(|e| TaskError::InvalidInput(format!("{}: {e}", path.display())))
+        let mut config: Self = toml::from_str(&text)
+            .map_err(|e| TaskError::InvalidInput(format!("{}: {e}", path.display())))?;
+        if let Some(model) = &config.base_model {
+            config.base_model = Some(beside_config(model, path.parent()));
+        }
+        Ok(config)
     }
 
     /// The configuration of one study: `file` (TOML, missing keys take the defaults), else
@@ -217,9 +268,40 @@ impl PersonalizationStudyConfig {
         if self.arms.is_empty() {
             return bad("arms must not be empty");
         }
-        if self.steps == 0 || self.batch_size == 0 || self.max_new_tokens == 0 {
-            return bad("steps, batch_size and max_new_tokens must be >= 1");
+        if self.steps == 0
+            || self.batch_size == 0
+            || self.max_new_tokens == 0
+            || self.generation_batch_size == 0
+        {
+            return bad("steps, batch_size, max_new_tokens and generation_batch_size must be >= 1");
         }
+        if self.tuning.is_empty() {
+            return bad("tuning must name at least one of full, lora");
+        }
+        if (1..self.tuning.len()).any(|i| self.tuning[..i].contains(&self.tuning[i])) {
+            return bad("tuning must not repeat an entry");
+        }
+        if self.arms.contains(&StudyArm::NextQuillFixed) && self.tuning.contains(&FineTuning::Lora)
+        {
+            return bad(
+                "arm nextquill_fixed needs tuning = [\"full\"] (its θ_D is a full ContextSFT model)",
+            );
+        }
+        if let Some(model) = &self.base_model
+            && !model.exists()
+        {
+            return Err(TaskError::InvalidInput(format!(
+                "base_model: {} does not exist (a .gguf file or a Hugging Face checkpoint \
+                 directory; `cargo xtask fetch-models` fetches SmolLM2-135M-Instruct)",
+                model.display()
+            )));
+        }
+        self.lora
+            .validate()
+            .map_err(|e| TaskError::InvalidInput(format!("lora: {e}")))?;
+        self.prompt
+            .validate()
+            .map_err(|e| TaskError::InvalidInput(format!("prompt: {e}")))?;
         let positive = |x: f64| x.is_finite() && x > 0.0;
         if !(positive(self.learning_rate) && positive(self.base_learning_rate)) {
             return bad("learning_rate and base_learning_rate must be finite and > 0");

@@ -1,5 +1,7 @@
 //! The controlled NextQuill study: write the synthetic users, train every arm from the same
 //! initial weights on the same batches, generate for the held-out users and score ROUGE.
+//! Every finished run leaves its result in `<run>/study_run.json`; rerunning the study into
+//! the same directory keeps those and redoes only the runs that did not finish.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -9,27 +11,35 @@ use prefopt_core::{corpus_bleu, corpus_rouge};
 use prefopt_models::{CausalLm, LlamaConfig};
 use prefopt_objectives::nextquill::{DataEffectSource, NextQuillVariant};
 use prefopt_train::{
-    DataSection, LayoutName, LrSchedulerType, Method, ModelSection, PersonalEvalOptions,
-    PersonalEvalReport, PersonalMethod, PersonalizationSection, PromptView, RunConfig,
-    TrainOptions, TrainerConfig, copy_tokenizer_files, evaluate_and_write, load_test_split,
-    load_tokenizer, train,
+    DataSection, LayoutName, LoraSection, LrSchedulerType, Method, ModelSection,
+    PersonalEvalOptions, PersonalEvalReport, PersonalMethod, PersonalizationSection, PromptView,
+    RunConfig, TrainOptions, TrainerConfig, copy_tokenizer_files, evaluate_and_write,
+    load_test_split, load_tokenizer, train,
 };
 use serde::{Deserialize, Serialize};
 
 use super::config::{PersonalizationStudyConfig, StudyArm};
 use super::table::{StudyRow, study_table};
+use crate::demo::sampling::sequence_logprobs;
 use crate::error::{Result, TaskError};
 use crate::jsonl_writer::write_json;
 use crate::personalization::{
-    PersonalizationFiles, SlotAccuracy, generate_world, oracle_with_history,
-    oracle_without_history, slot_accuracy, write_personalization_task,
+    PersonalizationFiles, SlotAccuracy, TextStyle, generate_world, oracle_with_history,
+    oracle_without_history, slot_accuracy, slot_accuracy_by_mentions, write_personalization_task,
 };
+use crate::real_model::config::FineTuning;
+
+/// The result file of a finished run, in its directory.
+pub const STUDY_RUN_FILE: &str = "study_run.json";
 
 /// One trained arm and seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArmRun {
     /// The arm.
     pub arm: StudyArm,
+    /// Which weights it trained (`None` for the untrained rows).
+    #[serde(default)]
+    pub tuning: Option<FineTuning>,
     /// Its training seed.
     pub seed: u64,
     /// Held-out scores.
@@ -40,6 +50,21 @@ pub struct ArmRun {
     pub final_loss: Option<f64>,
     /// Wall time of training + evaluation.
     pub seconds: f64,
+    /// For the untrained rows: how likely the model finds the held-out targets with and
+    /// without the history (teacher-forced, no generation).
+    #[serde(default)]
+    pub target_nll: Option<TargetNll>,
+}
+
+/// Mean negative log-likelihood per target token (EOS included) of the held-out targets,
+/// from the with-history and the null-history prompt: `null - history` is how many nats per
+/// token the history is worth to the model, i.e. how much it reads the user in context.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TargetNll {
+    /// Nats per target token given the history.
+    pub history: f64,
+    /// Nats per target token given the null history.
+    pub null_history: f64,
 }
 
 /// What [`run_personalization_study`] produced.
@@ -57,8 +82,10 @@ pub struct StudyReport {
     pub total_seconds: f64,
 }
 
-/// Runs the study into `out` (created): `data/` (task files), `init-<seed>/`, `base-<seed>/`,
-/// `<arm>-<seed>/` (trained models, metrics, generations), `results.md`, `results.json`.
+/// Runs the study into `out` (created): `data/` (task files), `init-<seed>/`, `base-<seed>/`
+/// (without a pretrained `base_model`), `<arm>-<seed>/` and `<arm>-lora-<seed>/` (trained
+/// models or adapters, metrics, generations, `study_run.json`), `results.md`,
+/// `results.json`. Runs whose `study_run.json` exists are read back, not rerun.
 pub fn run_personalization_study(
     config: &PersonalizationStudyConfig,
     out: &Path,
@@ -72,59 +99,15 @@ pub fn run_personalization_study(
     for &seed in &config.seeds {
         let init = initial_model(config, &files, out, seed, device)?;
         for &arm in &config.arms {
-            let t = Instant::now();
-            let dir = out.join(format!("{}-{seed}", arm.slug()));
-            let run = arm_config(config, &files, &init, &dir, arm, seed, config.steps);
-            let (eval, final_loss) = if arm == StudyArm::Base {
-                (evaluate_untrained(&run, &init, device)?, None)
-            } else {
-                let report = train(run.init(Method::NextQuill)?, device, &quiet())?;
-                let eval = report.personal_eval.ok_or_else(|| {
-                    TaskError::InvalidInput("the run has no held-out evaluation".into())
-                })?;
-                let tail = (report.losses.len() / 10).max(1);
-                let final_loss = report.losses[report.losses.len() - tail..]
-                    .iter()
-                    .map(|l| l.1)
-                    .sum::<f64>()
-                    / tail as f64;
-                (eval, Some(final_loss))
-            };
-            tracing::info!(
-                arm = arm.slug(),
-                seed,
-                rouge1 = eval.rouge1,
-                rouge_l = eval.rouge_l,
-                final_loss,
-                "arm done"
-            );
-            let slots = generation_slots(&dir)?;
-            runs.push(ArmRun {
-                arm,
-                seed,
-                eval,
-                slots,
-                final_loss,
-                seconds: t.elapsed().as_secs_f64(),
-            });
+            for tuning in arm.tunings(&config.tuning) {
+                let dir = out.join(run_dir_name(arm, tuning, seed));
+                runs.push(study_run(
+                    config, &files, &init, &dir, arm, tuning, seed, device,
+                )?);
+            }
         }
     }
-    let mut rows: Vec<StudyRow> = config
-        .arms
-        .iter()
-        .map(|&arm| {
-            let of_arm: Vec<&ArmRun> = runs.iter().filter(|r| r.arm == arm).collect();
-            let context_sft: Vec<&ArmRun> = if arm == StudyArm::ContextSft {
-                Vec::new()
-            } else {
-                runs.iter()
-                    .filter(|r| r.arm == StudyArm::ContextSft)
-                    .collect()
-            };
-            StudyRow::from_runs(arm.label(), &of_arm, &context_sft)
-        })
-        .collect();
-    rows.extend(oracle_rows(config)?);
+    let rows = table_rows(config, &runs)?;
     let table = study_table(&rows);
     let report = StudyReport {
         config: config.clone(),
@@ -139,33 +122,175 @@ pub fn run_personalization_study(
     Ok(report)
 }
 
-/// The held-out evaluation of `model` as it is (the [`StudyArm::Base`] row), with the
-/// history in the prompt, written into `run.training.output_dir` like a trained arm's.
+/// `<arm>-<seed>` (full fine-tuning and the untrained rows) or `<arm>-lora-<seed>`.
+fn run_dir_name(arm: StudyArm, tuning: Option<FineTuning>, seed: u64) -> String {
+    match tuning {
+        Some(FineTuning::Lora) => format!("{}-lora-{seed}", arm.slug()),
+        _ => format!("{}-{seed}", arm.slug()),
+    }
+}
+
+/// One run: read back when `dir` holds a finished one, else trained (or, for the untrained
+/// rows, evaluated) from scratch into `dir` and recorded there.
+#[allow(clippy::too_many_arguments)]
+fn study_run(
+    config: &PersonalizationStudyConfig,
+    files: &PersonalizationFiles,
+    init: &Path,
+    dir: &Path,
+    arm: StudyArm,
+    tuning: Option<FineTuning>,
+    seed: u64,
+    device: &Device,
+) -> Result<ArmRun> {
+    let marker = dir.join(STUDY_RUN_FILE);
+    if marker.is_file() {
+        let text = std::fs::read_to_string(&marker).map_err(|e| TaskError::io(&marker, e))?;
+        let done: ArmRun = serde_json::from_str(&text)
+            .map_err(|e| TaskError::InvalidInput(format!("{}: {e}", marker.display())))?;
+        tracing::info!(arm = arm.slug(), seed, dir = %dir.display(), "finished run kept");
+        return Ok(done);
+    }
+    if dir.exists() {
+        // An interrupted run: it starts again from the shared initial weights.
+        std::fs::remove_dir_all(dir).map_err(|e| TaskError::io(dir, e))?;
+    }
+    let t = Instant::now();
+    let mut run = arm_config(config, files, init, dir, arm, seed, config.steps);
+    if tuning == Some(FineTuning::Lora) {
+        run.lora = Some(LoraSection {
+            merge: false,
+            ..config.lora.clone()
+        });
+    }
+    let (eval, final_loss, target_nll) = match arm {
+        StudyArm::Base | StudyArm::BaseNull => {
+            let view = if arm == StudyArm::Base {
+                PromptView::History
+            } else {
+                PromptView::Null
+            };
+            let (eval, nll) = evaluate_untrained(&run, init, view, device)?;
+            (eval, None, Some(nll))
+        }
+        _ => {
+            let report = train(run.init(Method::NextQuill)?, device, &quiet())?;
+            let eval = report.personal_eval.ok_or_else(|| {
+                TaskError::InvalidInput("the run has no held-out evaluation".into())
+            })?;
+            let tail = (report.losses.len() / 10).max(1);
+            let final_loss = report.losses[report.losses.len() - tail..]
+                .iter()
+                .map(|l| l.1)
+                .sum::<f64>()
+                / tail as f64;
+            (eval, Some(final_loss), None)
+        }
+    };
+    tracing::info!(
+        arm = arm.slug(),
+        seed,
+        tuning = ?tuning,
+        rouge1 = eval.rouge1,
+        rouge_l = eval.rouge_l,
+        final_loss,
+        target_nll = ?target_nll,
+        "arm done"
+    );
+    let slots = generation_slots(dir, config.task.text)?;
+    let done = ArmRun {
+        arm,
+        tuning,
+        seed,
+        eval,
+        slots,
+        final_loss,
+        seconds: t.elapsed().as_secs_f64(),
+        target_nll,
+    };
+    write_json(&marker, &done)?;
+    Ok(done)
+}
+
+/// The arms' rows (per tuning, each paired with ContextSFT of the same tuning), then the
+/// two oracles.
+fn table_rows(config: &PersonalizationStudyConfig, runs: &[ArmRun]) -> Result<Vec<StudyRow>> {
+    let mut rows = Vec::new();
+    for &arm in &config.arms {
+        for tuning in arm.tunings(&config.tuning) {
+            let of = |a: StudyArm| -> Vec<&ArmRun> {
+                runs.iter()
+                    .filter(|r| r.arm == a && r.tuning == tuning)
+                    .collect()
+            };
+            let context_sft = if arm == StudyArm::ContextSft || !arm.trains() {
+                Vec::new()
+            } else {
+                of(StudyArm::ContextSft)
+            };
+            let label = match tuning {
+                Some(FineTuning::Lora) => format!("{}, LoRA", arm.label()),
+                Some(FineTuning::Full) if config.tuning.len() > 1 => {
+                    format!("{}, full fine-tuning", arm.label())
+                }
+                _ => arm.label().to_owned(),
+            };
+            rows.push(StudyRow::from_runs(&label, &of(arm), &context_sft));
+        }
+    }
+    rows.extend(oracle_rows(config)?);
+    Ok(rows)
+}
+
+/// The held-out evaluation of `model` as it is (the [`StudyArm::Base`] and
+/// [`StudyArm::BaseNull`] rows), from the with-history or the null-history prompt, written
+/// into `run.training.output_dir` like a trained arm's; with the targets' likelihood under
+/// both prompts.
 fn evaluate_untrained(
     run: &RunConfig,
     model: &Path,
+    view: PromptView,
     device: &Device,
-) -> Result<PersonalEvalReport> {
+) -> Result<(PersonalEvalReport, TargetNll)> {
     let tokenizer = load_tokenizer(model, None)?;
     let test = load_test_split(run, &tokenizer, run.data.cache_dir.as_deref())?
         .ok_or_else(|| TaskError::InvalidInput("the study has no test split".into()))?;
-    let lm = CausalLm::load_hf(model, device)?;
+    let lm = CausalLm::load(model, device)?;
     let options = PersonalEvalOptions {
-        view: PromptView::History,
+        view,
         ..PersonalEvalOptions::from_section(&run.personalization)
     };
-    Ok(evaluate_and_write(
+    let eval = evaluate_and_write(
         &lm,
         &tokenizer,
         &test,
         &options,
         "base",
         &run.training.output_dir,
-    )?)
+    )?;
+    let pad = tokenizer
+        .pad()
+        .or_else(|| tokenizer.eos())
+        .map_or(0, |t| t.id);
+    let tokens: usize = test.iter().map(|e| e.completion_ids.len()).sum();
+    let nll = |prompts: Vec<&[u32]>| -> Result<f64> {
+        let rows = prompts
+            .into_iter()
+            .zip(test.iter().map(|e| e.completion_ids.as_slice()));
+        let logps = sequence_logprobs(&lm, rows, pad, options.batch_size.max(1))?;
+        Ok(-logps.iter().sum::<f64>() / tokens.max(1) as f64)
+    };
+    let target_nll = TargetNll {
+        history: nll(test.iter().map(|e| e.prompt_ids.as_slice()).collect())?,
+        null_history: nll(test.iter().map(|e| e.null_prompt_ids.as_slice()).collect())?,
+    };
+    Ok((eval, target_nll))
 }
 
-/// Slot accuracies of an arm's `generations_test.jsonl` (`prediction` vs `target`).
-fn generation_slots(dir: &Path) -> Result<SlotAccuracy> {
+/// Slot accuracies of an arm's `generations_test.jsonl` (`prediction` vs `target`): by the
+/// review layout for the compact text, by mentions for natural text (a pretrained model's
+/// free text).
+fn generation_slots(dir: &Path, style: TextStyle) -> Result<SlotAccuracy> {
     #[derive(Deserialize)]
     struct Generation {
         prediction: String,
@@ -181,7 +306,10 @@ fn generation_slots(dir: &Path) -> Result<SlotAccuracy> {
         predictions.push(row.prediction);
         targets.push(row.target);
     }
-    Ok(slot_accuracy(&predictions, &targets))
+    Ok(match style {
+        TextStyle::Compact => slot_accuracy(&predictions, &targets),
+        TextStyle::Natural => slot_accuracy_by_mentions(&predictions, &targets),
+    })
 }
 
 fn quiet() -> TrainOptions {
@@ -192,8 +320,9 @@ fn quiet() -> TrainOptions {
     }
 }
 
-/// The weights every arm of `seed` starts from: a random initialisation, then `base_steps`
-/// of `base_arm` training when asked for.
+/// The weights every arm of `seed` starts from: the pretrained `base_model` or a random
+/// initialisation of the tiny Llama, then `base_steps` of `base_arm` training when asked
+/// for (kept from an earlier invocation when it finished: `base-<seed>/study_run.json`).
 fn initial_model(
     config: &PersonalizationStudyConfig,
     files: &PersonalizationFiles,
@@ -201,15 +330,28 @@ fn initial_model(
     seed: u64,
     device: &Device,
 ) -> Result<PathBuf> {
-    let init = out.join(format!("init-{seed}"));
-    std::fs::create_dir_all(&init).map_err(|e| TaskError::io(&init, e))?;
-    let llama = LlamaConfig::from_hf_json(&files.model_config)?;
-    CausalLm::init_random(llama, seed, device)?.save_hf(&init)?;
-    copy_tokenizer_files(&files.model_dir, &init)?;
+    let init = match &config.base_model {
+        Some(model) => model.clone(),
+        None => {
+            let init = out.join(format!("init-{seed}"));
+            std::fs::create_dir_all(&init).map_err(|e| TaskError::io(&init, e))?;
+            let llama = LlamaConfig::from_hf_json(&files.model_config)?;
+            CausalLm::init_random(llama, seed, device)?.save_hf(&init)?;
+            copy_tokenizer_files(&files.model_dir, &init)?;
+            init
+        }
+    };
     if config.base_steps == 0 {
         return Ok(init);
     }
     let dir = out.join(format!("base-{seed}"));
+    let marker = dir.join(STUDY_RUN_FILE);
+    if marker.is_file() {
+        return Ok(dir);
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| TaskError::io(&dir, e))?;
+    }
     let mut run = arm_config(
         config,
         files,
@@ -226,6 +368,10 @@ fn initial_model(
         run.data.train.clone_from(pretrain);
     }
     train(run.init(Method::NextQuill)?, device, &quiet())?;
+    write_json(
+        &marker,
+        &serde_json::json!({ "base_arm": config.base_arm, "steps": config.base_steps }),
+    )?;
     Ok(dir)
 }
 
@@ -241,7 +387,7 @@ fn arm_config(
 ) -> RunConfig {
     let method = match arm {
         StudyArm::Sft => PersonalMethod::Sft,
-        StudyArm::Base => PersonalMethod::ContextSft,
+        StudyArm::Base | StudyArm::BaseNull => PersonalMethod::ContextSft,
         StudyArm::ContextSft => PersonalMethod::ContextSft,
         _ => PersonalMethod::NextQuill,
     };
@@ -292,7 +438,8 @@ fn arm_config(
             method,
             test: Some(files.test.clone()),
             max_new_tokens: config.max_new_tokens,
-            generation_batch_size: 32,
+            generation_batch_size: config.generation_batch_size,
+            prompt: config.prompt.clone(),
             ..PersonalizationSection::default()
         },
         nextquill,
@@ -305,7 +452,13 @@ fn arm_config(
 fn oracle_rows(config: &PersonalizationStudyConfig) -> Result<Vec<StudyRow>> {
     let world = generate_world(&config.task);
     let targets: Vec<&str> = world.test.iter().map(|r| r.data.text.as_str()).collect();
+    let style = config.task.text;
     let score = |label: &str, predictions: Vec<String>| -> Result<StudyRow> {
+        let predictions: Vec<String> = predictions.iter().map(|p| style.render(p)).collect();
+        let slots = match style {
+            TextStyle::Compact => slot_accuracy(&predictions, &targets),
+            TextStyle::Natural => slot_accuracy_by_mentions(&predictions, &targets),
+        };
         let rouge = corpus_rouge(&predictions, &targets)
             .map_err(|e| TaskError::InvalidInput(e.to_string()))?;
         let bleu = corpus_bleu(&predictions, &targets)
@@ -315,7 +468,7 @@ fn oracle_rows(config: &PersonalizationStudyConfig) -> Result<Vec<StudyRow>> {
             rouge.rouge1,
             rouge.rouge_l,
             bleu.score,
-            slot_accuracy(&predictions, &targets),
+            slots,
         ))
     };
     Ok(vec![

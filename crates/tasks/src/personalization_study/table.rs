@@ -157,6 +157,8 @@ mod tests {
 
     fn run(arm: StudyArm, seed: u64, rouge1: f64) -> ArmRun {
         ArmRun {
+            tuning: None,
+            target_nll: None,
             arm,
             seed,
             eval: PersonalEvalReport {

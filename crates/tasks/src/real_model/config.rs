@@ -123,6 +123,19 @@ pub enum FineTuning {
     Full,
 }
 
+/// The default adapters of the real-model runs: rank 8, α = 16 on the four attention
+/// projections.
+pub fn attention_lora() -> LoraSection {
+    LoraSection {
+        r: 8,
+        lora_alpha: 16.0,
+        target_modules: ["q_proj", "k_proj", "v_proj", "o_proj"]
+            .map(String::from)
+            .to_vec(),
+        ..LoraSection::default()
+    }
+}
+
 /// One aligned row of the table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -224,14 +237,7 @@ impl Default for RealModelConfig {
             data: RealDataConfig::default(),
             reward: ConciseAnswerReward::default(),
             sampling: RealSamplingConfig::default(),
-            lora: LoraSection {
-                r: 8,
-                lora_alpha: 16.0,
-                target_modules: ["q_proj", "k_proj", "v_proj", "o_proj"]
-                    .map(String::from)
-                    .to_vec(),
-                ..LoraSection::default()
-            },
+            lora: attention_lora(),
             methods: vec![
                 lora(O::Dpo),
                 lora(O::LipoLambda),
