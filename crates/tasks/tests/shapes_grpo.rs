@@ -608,4 +608,17 @@ fn the_study_config_in_docs_loads_with_its_judges_and_grpo_files() {
         prefopt_tasks::shapes_grpo::PrefGrpoStudyConfig::load(&path, &["seeds=[1, 1]".into()])
             .unwrap_err();
     assert!(err.to_string().contains("seeds"), "{err}");
+
+    // The stable-regime run: the same arms plus the sign-flipped oracle, at half the rate
+    // with the KL to the base.
+    let stable = path.with_file_name("t2i-pref-grpo-study-stable.toml");
+    let config = prefopt_tasks::shapes_grpo::PrefGrpoStudyConfig::load(&stable, &[]).unwrap();
+    assert_eq!(config.seeds, vec![0, 1, 2]);
+    assert_eq!(config.arms.len(), 5);
+    let control = config.arms.last().unwrap();
+    assert_eq!(control.name, "grpo_anti_checker");
+    let run = config.run_config(control, 0, out).unwrap();
+    assert_eq!(run.rewards[0].weight, -1.0);
+    assert_eq!(run.training.learning_rate, 5e-5);
+    assert_eq!(run.grpo.kl_beta, 0.04);
 }
