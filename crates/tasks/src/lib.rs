@@ -43,7 +43,8 @@ pub use personalization::{
     write_personalization_task,
 };
 pub use personalization_study::config::{PersonalizationStudyConfig, StudyArm};
-pub use personalization_study::run::{ArmRun, StudyReport, TargetNll, run_personalization_study};
+pub use personalization_study::history_use::{HistoryUse, NllPair};
+pub use personalization_study::run::{ArmRun, StudyReport, run_personalization_study};
 pub use personalization_study::table::{PairedDifference, StudyRow, study_table};
 pub use prepare::{DemoFiles, DemoSizes, prepare, prepare_with};
 pub use real_model::config::{

@@ -117,14 +117,25 @@ fn personalization_study_from_a_pretrained_checkpoint_with_lora_continues_a_kill
     assert_eq!(runs[0]["eval"]["view"], "history");
     assert_eq!(runs[1]["eval"]["view"], "null");
     assert!(runs[0]["final_loss"].is_null() && runs[1]["final_loss"].is_null());
-    // ... and both carry the targets' likelihood under both prompts (the in-context reading
-    // of the history before any training); trained arms do not.
-    assert_eq!(runs[0]["target_nll"], runs[1]["target_nll"]);
-    for key in ["history", "null_history"] {
-        let nll = runs[0]["target_nll"][key].as_f64().unwrap();
-        assert!(nll.is_finite() && nll > 0.0, "{key}: {nll}");
+    // ... and both carry the targets' likelihood under both prompts, overall and per slot
+    // (the in-context reading of the history before any training); trained arms do not.
+    let used = &runs[0]["history_use"];
+    assert_eq!(*used, runs[1]["history_use"]);
+    assert_eq!(
+        used["unaligned"], 0,
+        "every target's tokens line up with its text: {used}"
+    );
+    for slot in ["all", "generic", "aspect", "adjective", "signoff"] {
+        for key in ["history", "null_history"] {
+            let nll = used[slot][key].as_f64().unwrap();
+            assert!(nll.is_finite() && nll > 0.0, "{slot}.{key}: {used}");
+        }
+        assert!(
+            used[slot]["tokens"].as_u64().unwrap() >= 6,
+            "{slot}: {used}"
+        );
     }
-    assert!(runs[2]["target_nll"].is_null());
+    assert!(runs[2]["history_use"].is_null());
 
     // Rerunning keeps every finished run; a run that did not finish (no study_run.json) is
     // done again from the start, to the same result.

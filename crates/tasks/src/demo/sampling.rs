@@ -127,6 +127,21 @@ pub fn sequence_logprobs<'a>(
     pad_id: u32,
     batch_rows: usize,
 ) -> Result<Vec<f64>> {
+    Ok(token_logprobs(model, rows, pad_id, batch_rows)?
+        .iter()
+        .map(|row| row.iter().sum())
+        .collect())
+}
+
+/// `log π(token | prompt, earlier completion tokens)` for every completion token of each
+/// `(prompt ids, completion ids)` row, in order, computed `batch_rows` rows at a time
+/// (right-padded).
+pub fn token_logprobs<'a>(
+    model: &CausalLm,
+    rows: impl IntoIterator<Item = (&'a [u32], &'a [u32])>,
+    pad_id: u32,
+    batch_rows: usize,
+) -> Result<Vec<Vec<f64>>> {
     if batch_rows == 0 {
         return Err(TaskError::InvalidInput(
             "batch_rows must be positive".into(),
@@ -140,11 +155,22 @@ pub fn sequence_logprobs<'a>(
         let batch = collator.rows(chunk)?;
         let (ids, attention, completion) = batch_tensors(&batch, &device);
         let logprobs = model.completion_logprobs(ids, attention, completion)?;
-        let summed = logprobs
-            .summed
+        let per_token = logprobs
+            .per_token
             .try_into_vec_as::<f32>()
             .map_err(|e| TaskError::TensorRead(format!("{e:?}")))?;
-        out.extend(summed.into_iter().map(f64::from));
+        // Position j of a row's `per_token` scores token j + 1.
+        let t = batch.seq_len;
+        for r in 0..batch.rows {
+            let scored = (0..t.saturating_sub(1)).filter(|&j| {
+                batch.completion_mask[r * t + j + 1] && batch.attention_mask[r * t + j + 1]
+            });
+            out.push(
+                scored
+                    .map(|j| f64::from(per_token[r * (t - 1) + j]))
+                    .collect(),
+            );
+        }
     }
     Ok(out)
 }

@@ -3,5 +3,6 @@
 //! rows, scored by ROUGE on held-out users. `prefopt personalization-study` runs it.
 
 pub mod config;
+pub mod history_use;
 pub mod run;
 pub mod table;

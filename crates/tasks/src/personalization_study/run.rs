@@ -19,8 +19,8 @@ use prefopt_train::{
 use serde::{Deserialize, Serialize};
 
 use super::config::{PersonalizationStudyConfig, StudyArm};
+use super::history_use::{HistoryUse, history_use};
 use super::table::{StudyRow, study_table};
-use crate::demo::sampling::sequence_logprobs;
 use crate::error::{Result, TaskError};
 use crate::jsonl_writer::write_json;
 use crate::personalization::{
@@ -51,20 +51,9 @@ pub struct ArmRun {
     /// Wall time of training + evaluation.
     pub seconds: f64,
     /// For the untrained rows: how likely the model finds the held-out targets with and
-    /// without the history (teacher-forced, no generation).
+    /// without the history, overall and per slot (teacher-forced, no generation).
     #[serde(default)]
-    pub target_nll: Option<TargetNll>,
-}
-
-/// Mean negative log-likelihood per target token (EOS included) of the held-out targets,
-/// from the with-history and the null-history prompt: `null - history` is how many nats per
-/// token the history is worth to the model, i.e. how much it reads the user in context.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct TargetNll {
-    /// Nats per target token given the history.
-    pub history: f64,
-    /// Nats per target token given the null history.
-    pub null_history: f64,
+    pub history_use: Option<HistoryUse>,
 }
 
 /// What [`run_personalization_study`] produced.
@@ -163,15 +152,15 @@ fn study_run(
             ..config.lora.clone()
         });
     }
-    let (eval, final_loss, target_nll) = match arm {
+    let (eval, final_loss, history_use) = match arm {
         StudyArm::Base | StudyArm::BaseNull => {
             let view = if arm == StudyArm::Base {
                 PromptView::History
             } else {
                 PromptView::Null
             };
-            let (eval, nll) = evaluate_untrained(&run, init, view, device)?;
-            (eval, None, Some(nll))
+            let (eval, used) = evaluate_untrained(&run, init, view, device)?;
+            (eval, None, Some(used))
         }
         _ => {
             let report = train(run.init(Method::NextQuill)?, device, &quiet())?;
@@ -194,7 +183,7 @@ fn study_run(
         rouge1 = eval.rouge1,
         rouge_l = eval.rouge_l,
         final_loss,
-        target_nll = ?target_nll,
+        history_gain = history_use.map(|h| h.all.gain()),
         "arm done"
     );
     let slots = generation_slots(dir, config.task.text)?;
@@ -206,7 +195,7 @@ fn study_run(
         slots,
         final_loss,
         seconds: t.elapsed().as_secs_f64(),
-        target_nll,
+        history_use,
     };
     write_json(&marker, &done)?;
     Ok(done)
@@ -244,14 +233,13 @@ fn table_rows(config: &PersonalizationStudyConfig, runs: &[ArmRun]) -> Result<Ve
 
 /// The held-out evaluation of `model` as it is (the [`StudyArm::Base`] and
 /// [`StudyArm::BaseNull`] rows), from the with-history or the null-history prompt, written
-/// into `run.training.output_dir` like a trained arm's; with the targets' likelihood under
-/// both prompts.
+/// into `run.training.output_dir` like a trained arm's; with its [`HistoryUse`].
 fn evaluate_untrained(
     run: &RunConfig,
     model: &Path,
     view: PromptView,
     device: &Device,
-) -> Result<(PersonalEvalReport, TargetNll)> {
+) -> Result<(PersonalEvalReport, HistoryUse)> {
     let tokenizer = load_tokenizer(model, None)?;
     let test = load_test_split(run, &tokenizer, run.data.cache_dir.as_deref())?
         .ok_or_else(|| TaskError::InvalidInput("the study has no test split".into()))?;
@@ -268,23 +256,8 @@ fn evaluate_untrained(
         "base",
         &run.training.output_dir,
     )?;
-    let pad = tokenizer
-        .pad()
-        .or_else(|| tokenizer.eos())
-        .map_or(0, |t| t.id);
-    let tokens: usize = test.iter().map(|e| e.completion_ids.len()).sum();
-    let nll = |prompts: Vec<&[u32]>| -> Result<f64> {
-        let rows = prompts
-            .into_iter()
-            .zip(test.iter().map(|e| e.completion_ids.as_slice()));
-        let logps = sequence_logprobs(&lm, rows, pad, options.batch_size.max(1))?;
-        Ok(-logps.iter().sum::<f64>() / tokens.max(1) as f64)
-    };
-    let target_nll = TargetNll {
-        history: nll(test.iter().map(|e| e.prompt_ids.as_slice()).collect())?,
-        null_history: nll(test.iter().map(|e| e.null_prompt_ids.as_slice()).collect())?,
-    };
-    Ok((eval, target_nll))
+    let used = history_use(&lm, &tokenizer, &test, options.batch_size.max(1))?;
+    Ok((eval, used))
 }
 
 /// Slot accuracies of an arm's `generations_test.jsonl` (`prediction` vs `target`): by the

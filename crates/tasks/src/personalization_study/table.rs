@@ -158,7 +158,7 @@ mod tests {
     fn run(arm: StudyArm, seed: u64, rouge1: f64) -> ArmRun {
         ArmRun {
             tuning: None,
-            target_nll: None,
+            history_use: None,
             arm,
             seed,
             eval: PersonalEvalReport {
