@@ -126,7 +126,7 @@ fn personalization_study_from_a_pretrained_checkpoint_with_lora_continues_a_kill
         "every target's tokens line up with its text: {used}"
     );
     for slot in ["all", "generic", "aspect", "adjective", "signoff"] {
-        for key in ["history", "null_history"] {
+        for key in ["history", "null_history", "other_history"] {
             let nll = used[slot][key].as_f64().unwrap();
             assert!(nll.is_finite() && nll > 0.0, "{slot}.{key}: {used}");
         }

@@ -1,9 +1,12 @@
 //! How much the history is worth to a model before any training: the held-out targets'
-//! negative log-likelihood per token from the with-history and from the null-history prompt
-//! (teacher-forced, no generation), over every target token and per slot of the review — the
-//! generic sentence (which the query gives), the aspect, the adjective and the sign-off (which
-//! only the history gives). A model that reads the user's preferences in context finds the
-//! personal slots likelier with the history.
+//! negative log-likelihood per token from the with-history prompt, from the null-history
+//! prompt, and from *another* user's prompt (the next held-out user's history and query:
+//! the same layout and review format, someone else's preferences), teacher-forced, over every
+//! target token and per slot of the review — the generic sentence (which the query gives),
+//! the aspect, the adjective and the sign-off (which only the history gives). The null prompt
+//! measures what the history is worth in all (format included); another user's history
+//! isolates the user's preferences: a model that reads them in context finds its own user's
+//! aspect, adjective and sign-off likelier than another user's history makes them.
 
 use std::ops::Range;
 
@@ -22,14 +25,22 @@ pub struct NllPair {
     pub history: f64,
     /// Given the null history.
     pub null_history: f64,
+    /// Given another user's prompt (history and query).
+    pub other_history: f64,
     /// Tokens averaged over.
     pub tokens: usize,
 }
 
 impl NllPair {
-    /// `null_history - history`: nats per token the history is worth.
-    pub fn gain(&self) -> f64 {
+    /// `null_history - history`: nats per token the history is worth (format included).
+    pub fn history_gain(&self) -> f64 {
         self.null_history - self.history
+    }
+
+    /// `other_history - history`: nats per token that this user's history is worth over
+    /// another user's (the preferences read in context).
+    pub fn user_gain(&self) -> f64 {
+        self.other_history - self.history
     }
 }
 
@@ -51,43 +62,42 @@ pub struct HistoryUse {
 }
 
 /// [`HistoryUse`] of `model` on `examples`, `batch_rows` rows per forward.
-pub fn history_use(
+pub fn history_use<'a>(
     model: &CausalLm,
     tokenizer: &Tokenizer,
-    examples: &[TokenizedPersonal],
+    examples: &'a [TokenizedPersonal],
     batch_rows: usize,
 ) -> Result<HistoryUse> {
     let pad = tokenizer
         .pad()
         .or_else(|| tokenizer.eos())
         .map_or(0, |t| t.id);
-    let completions = examples.iter().map(|e| e.completion_ids.as_slice());
-    let with = token_logprobs(
-        model,
-        examples
-            .iter()
-            .map(|e| e.prompt_ids.as_slice())
-            .zip(completions.clone()),
-        pad,
-        batch_rows,
-    )?;
-    let without = token_logprobs(
-        model,
+    let score = |prompts: Vec<&'a [u32]>| {
+        let completions = examples.iter().map(|e| e.completion_ids.as_slice());
+        token_logprobs(model, prompts.into_iter().zip(completions), pad, batch_rows)
+    };
+    let with = score(examples.iter().map(|e| e.prompt_ids.as_slice()).collect())?;
+    let without = score(
         examples
             .iter()
             .map(|e| e.null_prompt_ids.as_slice())
-            .zip(completions),
-        pad,
-        batch_rows,
+            .collect(),
     )?;
-    // Sums of -log p (history, null) and counts: all, then the four slots.
-    let mut sums = [[0.0f64; 2]; 5];
+    let other = score(
+        (0..examples.len())
+            .map(|i| examples[(i + 1) % examples.len()].prompt_ids.as_slice())
+            .collect(),
+    )?;
+    // Sums of -log p (history, null, other) and counts: all, then the four slots.
+    let mut sums = [[0.0f64; 3]; 5];
     let mut counts = [0usize; 5];
     let mut unaligned = 0;
-    for ((example, with), without) in examples.iter().zip(&with).zip(&without) {
+    for (((example, with), without), other) in examples.iter().zip(&with).zip(&without).zip(&other)
+    {
         let mut add = |k: usize, i: usize| {
             sums[k][0] -= with[i];
             sums[k][1] -= without[i];
+            sums[k][2] -= other[i];
             counts[k] += 1;
         };
         for i in 0..with.len() {
@@ -107,6 +117,7 @@ pub fn history_use(
     let pair = |k: usize| NllPair {
         history: sums[k][0] / counts[k].max(1) as f64,
         null_history: sums[k][1] / counts[k].max(1) as f64,
+        other_history: sums[k][2] / counts[k].max(1) as f64,
         tokens: counts[k],
     };
     Ok(HistoryUse {

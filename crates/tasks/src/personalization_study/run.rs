@@ -183,7 +183,8 @@ fn study_run(
         rouge1 = eval.rouge1,
         rouge_l = eval.rouge_l,
         final_loss,
-        history_gain = history_use.map(|h| h.all.gain()),
+        history_gain = history_use.map(|h| h.all.history_gain()),
+        user_gain = history_use.map(|h| h.all.user_gain()),
         "arm done"
     );
     let slots = generation_slots(dir, config.task.text)?;
