@@ -117,8 +117,9 @@ fn personalization_study_from_a_pretrained_checkpoint_with_lora_continues_a_kill
     assert_eq!(runs[0]["eval"]["view"], "history");
     assert_eq!(runs[1]["eval"]["view"], "null");
     assert!(runs[0]["final_loss"].is_null() && runs[1]["final_loss"].is_null());
-    // ... and both carry the targets' likelihood under both prompts, overall and per slot
-    // (the in-context reading of the history before any training); trained arms do not.
+    // ... and both carry the targets' likelihood under the three prompts, overall and per
+    // slot (the in-context reading of the history before any training); so do the trained
+    // arms of a study from a checkpoint (what training did to it), in a second table.
     let used = &runs[0]["history_use"];
     assert_eq!(*used, runs[1]["history_use"]);
     assert_eq!(
@@ -135,7 +136,13 @@ fn personalization_study_from_a_pretrained_checkpoint_with_lora_continues_a_kill
             "{slot}: {used}"
         );
     }
-    assert!(runs[2]["history_use"].is_null());
+    for run in &runs[2..] {
+        let nll = run["history_use"]["aspect"]["other_history"]
+            .as_f64()
+            .unwrap();
+        assert!(nll.is_finite(), "{run}");
+    }
+    assert!(table.contains("| own vs other: all |"), "{table}");
 
     // Rerunning keeps every finished run; a run that did not finish (no study_run.json) is
     // done again from the start, to the same result.

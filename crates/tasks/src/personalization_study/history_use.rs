@@ -61,6 +61,31 @@ pub struct HistoryUse {
     pub unaligned: usize,
 }
 
+impl HistoryUse {
+    /// The field-wise mean of `uses` (token counts of the first); `None` when empty.
+    pub fn mean(uses: &[HistoryUse]) -> Option<HistoryUse> {
+        let first = uses.first()?;
+        let n = uses.len() as f64;
+        let pair = |f: fn(&HistoryUse) -> NllPair| {
+            let sum = |g: fn(&NllPair) -> f64| uses.iter().map(|u| g(&f(u))).sum::<f64>() / n;
+            NllPair {
+                history: sum(|p| p.history),
+                null_history: sum(|p| p.null_history),
+                other_history: sum(|p| p.other_history),
+                tokens: f(first).tokens,
+            }
+        };
+        Some(HistoryUse {
+            all: pair(|u| u.all),
+            generic: pair(|u| u.generic),
+            aspect: pair(|u| u.aspect),
+            adjective: pair(|u| u.adjective),
+            signoff: pair(|u| u.signoff),
+            unaligned: uses.iter().map(|u| u.unaligned).sum(),
+        })
+    }
+}
+
 /// [`HistoryUse`] of `model` on `examples`, `batch_rows` rows per forward.
 pub fn history_use<'a>(
     model: &CausalLm,

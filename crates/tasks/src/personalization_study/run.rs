@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use burn::prelude::Device;
 use prefopt_core::{corpus_bleu, corpus_rouge};
+use prefopt_data::{TokenizedPersonal, Tokenizer};
 use prefopt_models::{CausalLm, LlamaConfig};
 use prefopt_objectives::nextquill::{DataEffectSource, NextQuillVariant};
 use prefopt_train::{
@@ -160,20 +161,37 @@ fn study_run(
                 PromptView::Null
             };
             let (eval, used) = evaluate_untrained(&run, init, view, device)?;
-            (eval, None, Some(used))
+            (eval, None, used)
         }
         _ => {
-            let report = train(run.init(Method::NextQuill)?, device, &quiet())?;
+            let report = train(run.clone().init(Method::NextQuill)?, device, &quiet())?;
             let eval = report.personal_eval.ok_or_else(|| {
                 TaskError::InvalidInput("the run has no held-out evaluation".into())
             })?;
+            // From a pretrained checkpoint, what training did to the in-context reading.
+            let used = if config.base_model.is_some() {
+                let base = CausalLm::load(init, device)?;
+                let trained = match tuning {
+                    Some(FineTuning::Lora) => base.load_peft_adapter(dir)?,
+                    _ => CausalLm::load(dir, device)?,
+                };
+                let (tokenizer, test) = load_test(&run, init)?;
+                Some(history_use(
+                    &trained,
+                    &tokenizer,
+                    &test,
+                    config.generation_batch_size,
+                )?)
+            } else {
+                None
+            };
             let tail = (report.losses.len() / 10).max(1);
             let final_loss = report.losses[report.losses.len() - tail..]
                 .iter()
                 .map(|l| l.1)
                 .sum::<f64>()
                 / tail as f64;
-            (eval, Some(final_loss), None)
+            (eval, Some(final_loss), used)
         }
     };
     tracing::info!(
@@ -234,16 +252,15 @@ fn table_rows(config: &PersonalizationStudyConfig, runs: &[ArmRun]) -> Result<Ve
 
 /// The held-out evaluation of `model` as it is (the [`StudyArm::Base`] and
 /// [`StudyArm::BaseNull`] rows), from the with-history or the null-history prompt, written
-/// into `run.training.output_dir` like a trained arm's; with its [`HistoryUse`].
+/// into `run.training.output_dir` like a trained arm's; with its [`HistoryUse`] (always
+/// `Some`).
 fn evaluate_untrained(
     run: &RunConfig,
     model: &Path,
     view: PromptView,
     device: &Device,
-) -> Result<(PersonalEvalReport, HistoryUse)> {
-    let tokenizer = load_tokenizer(model, None)?;
-    let test = load_test_split(run, &tokenizer, run.data.cache_dir.as_deref())?
-        .ok_or_else(|| TaskError::InvalidInput("the study has no test split".into()))?;
+) -> Result<(PersonalEvalReport, Option<HistoryUse>)> {
+    let (tokenizer, test) = load_test(run, model)?;
     let lm = CausalLm::load(model, device)?;
     let options = PersonalEvalOptions {
         view,
@@ -258,7 +275,15 @@ fn evaluate_untrained(
         &run.training.output_dir,
     )?;
     let used = history_use(&lm, &tokenizer, &test, options.batch_size.max(1))?;
-    Ok((eval, used))
+    Ok((eval, Some(used)))
+}
+
+/// The tokenizer of `model` and the held-out users tokenized with it (through the cache).
+fn load_test(run: &RunConfig, model: &Path) -> Result<(Tokenizer, Vec<TokenizedPersonal>)> {
+    let tokenizer = load_tokenizer(model, None)?;
+    let test = load_test_split(run, &tokenizer, run.data.cache_dir.as_deref())?
+        .ok_or_else(|| TaskError::InvalidInput("the study has no test split".into()))?;
+    Ok((tokenizer, test))
 }
 
 /// Slot accuracies of an arm's `generations_test.jsonl` (`prediction` vs `target`): by the

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::history_use::HistoryUse;
 use super::run::ArmRun;
 use crate::personalization::SlotAccuracy;
 pub use crate::seed_stats::PairedDifference;
@@ -33,6 +34,10 @@ pub struct StudyRow {
     /// ROUGE-1 of this arm minus ContextSFT's on the same seed, over the seeds both ran
     /// (`None` for ContextSFT itself, an oracle, or a study without ContextSFT).
     pub versus_context_sft: Option<PairedDifference>,
+    /// The held-out targets' likelihood from the three prompts, means over seeds (studies
+    /// from a pretrained checkpoint measure it for every run).
+    #[serde(default)]
+    pub history_use: Option<HistoryUse>,
 }
 
 /// ROUGE-1 of `runs` minus that of `baseline`, paired by seed; `None` when no seed is shared.
@@ -76,6 +81,12 @@ impl StudyRow {
             examples: runs.first().map_or(0, |r| r.eval.examples),
             seconds,
             versus_context_sft: rouge1_difference(runs, context_sft),
+            history_use: HistoryUse::mean(
+                &runs
+                    .iter()
+                    .filter_map(|r| r.history_use)
+                    .collect::<Vec<_>>(),
+            ),
         }
     }
 
@@ -93,6 +104,7 @@ impl StudyRow {
             examples: slots.examples,
             seconds: 0.0,
             versus_context_sft: None,
+            history_use: None,
         }
     }
 }
@@ -135,6 +147,36 @@ pub fn study_table(rows: &[StudyRow]) -> String {
             r.slots.signoff,
             r.seeds,
             seconds
+        ));
+    }
+    if rows.iter().any(|r| r.history_use.is_some()) {
+        out.push_str(&history_use_table(rows));
+    }
+    out
+}
+
+/// The second table: what the history is worth to each row's model on the held-out targets.
+fn history_use_table(rows: &[StudyRow]) -> String {
+    let mut out = String::from(
+        "\nHistory use on the held-out targets: negative log-likelihood per token, teacher-forced, \
+         from the user's own prompt (\"own\"), and how much lower it is than from the \
+         null-history prompt and from another held-out user's prompt (same format, someone \
+         else's history and query), in nats per token; means over seeds.\n\n\
+         | method | NLL, own | own vs null | own vs other: all | generic | aspect | adjective \
+         | sign-off |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in rows {
+        let Some(u) = r.history_use else { continue };
+        out.push_str(&format!(
+            "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
+            r.label.replace('|', "\\|"),
+            u.all.history,
+            u.all.history_gain(),
+            u.all.user_gain(),
+            u.generic.user_gain(),
+            u.aspect.user_gain(),
+            u.adjective.user_gain(),
+            u.signoff.user_gain(),
         ));
     }
     out
