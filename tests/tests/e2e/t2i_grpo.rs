@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use prefopt_testkit::{Reply, Server};
+
 use crate::prefopt;
 use crate::t2i::{arg, safetensors_bytes, tiny_config, tiny_judges_toml};
 
@@ -198,7 +200,9 @@ fn t2i_grpo_runs_evaluates_and_resumes_exactly() {
 
 /// `prefopt t2i train-judges` on a tiny base (4 + 2 captions, 3 images each, a tiny network,
 /// 6 updates), then one GRPO step with the learned scorer and the learned pairwise judge, and
-/// the MLLM judge against a dead endpoint (an error after its retries, not a dropped score).
+/// the MLLM judge against a dead endpoint (an error after its retries, not a dropped score)
+/// and against a live loopback judge (request shape, answers parsed, an unparsable answer a
+/// tie, a refused request retried, every pair scored).
 #[test]
 fn t2i_train_judges_then_grpo_with_the_new_rewards() {
     let dir = tempfile::tempdir().unwrap();
@@ -307,4 +311,63 @@ timeout_ms = 2000
         text.contains("127.0.0.1:9") && text.contains("2 attempt"),
         "{text}"
     );
+
+    // A live OpenAI-compatible judge on the loopback: it prefers image 1, except that every
+    // third answer is unparsable (a tie) and the first request is refused once (retried).
+    let server = Server::start(true, None, |r| match r.n {
+        0 => Reply::Status(503, "warming up".into()),
+        n if n % 3 == 0 => Reply::Answer("I cannot decide.".into()),
+        _ => Reply::Answer("<think>…</think><answer>Image 1 is better</answer>".into()),
+    });
+    let live = grpo_toml(&format!(
+        r#"
+[[rewards]]
+name = "mllm"
+kind = "mllm_judge_win_rate"
+
+[rewards.judge]
+base_url = "http://{}/v1"
+model = "UnifiedReward"
+max_retries = 2
+initial_backoff_ms = 1
+max_backoff_ms = 2
+"#,
+        server.addr
+    ));
+    let out = dir.path().join("mllm_live");
+    grpo(&live, &out, &[]).unwrap();
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let step: serde_json::Value = metrics
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r.get("loss").is_some())
+        .unwrap();
+    // One group of 4 images: all C(4, 2) = 6 pairs judged, none dropped; win rates average ½.
+    assert_eq!(step["rewards/mllm/comparisons"], 6.0, "{step}");
+    assert_eq!(step["rewards/mllm/unscored"], 0.0, "{step}");
+    assert!(
+        (step["rewards/mllm/mean"].as_f64().unwrap() - 0.5).abs() < 1e-9,
+        "{step}"
+    );
+    let ties = step["rewards/mllm/ties"].as_f64().unwrap();
+    assert!(ties >= 1.0, "the unparsable answers count as ties: {step}");
+    // Every request is the UnifiedReward pairwise prompt with two JPEG data URIs.
+    let requests = server.recorded();
+    assert_eq!(requests.len(), 7, "6 comparisons + 1 retry");
+    for request in &requests {
+        let body = request.json();
+        assert_eq!(request.path, "/v1/chat/completions");
+        assert_eq!(body["model"], "UnifiedReward");
+        let content = body["messages"][0]["content"].as_array().unwrap();
+        let uris: Vec<&str> = content[..2]
+            .iter()
+            .map(|c| c["image_url"]["url"].as_str().unwrap())
+            .collect();
+        assert!(
+            uris.iter()
+                .all(|u| u.starts_with("data:image/jpeg;base64,")),
+            "{body}"
+        );
+        assert!(content[2]["text"].as_str().unwrap().contains("<answer>"));
+    }
 }
