@@ -8,6 +8,16 @@ use prefopt_testkit::{Reply, Server};
 use crate::prefopt;
 use crate::t2i::{arg, safetensors_bytes, tiny_config, tiny_judges_toml};
 
+/// The first training record of `out/metrics.jsonl`.
+fn first_step(out: &Path) -> serde_json::Value {
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    metrics
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r.get("loss").is_some())
+        .unwrap()
+}
+
 /// A tiny base pipeline (1+1 blocks, width 32, 4 flow-matching steps) in `dir/base`.
 fn tiny_base(dir: &Path) -> PathBuf {
     let out = dir.join("base");
@@ -276,18 +286,13 @@ weight = 0.5
     ));
     let out = dir.path().join("learned");
     grpo(&learned, &out, &[]).unwrap();
-    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
-    let step: serde_json::Value = metrics
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|r| r.get("loss").is_some())
-        .unwrap();
+    let step = first_step(&out);
     assert!(
         (step["rewards/pref/mean"].as_f64().unwrap() - 0.5).abs() < 1e-9,
-        "{metrics}"
+        "{step}"
     );
     let score = step["rewards/score/mean"].as_f64().unwrap();
-    assert!((0.0..=1.0).contains(&score), "{metrics}");
+    assert!((0.0..=1.0).contains(&score), "{step}");
 
     // The MLLM judge: nothing listens on the discard port, so the step fails after retries.
     let mllm = grpo_toml(
@@ -336,12 +341,7 @@ max_backoff_ms = 2
     ));
     let out = dir.path().join("mllm_live");
     grpo(&live, &out, &[]).unwrap();
-    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
-    let step: serde_json::Value = metrics
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|r| r.get("loss").is_some())
-        .unwrap();
+    let step = first_step(&out);
     // One group of 4 images: all C(4, 2) = 6 pairs judged, none dropped; win rates average ½.
     assert_eq!(step["rewards/mllm/comparisons"], 6.0, "{step}");
     assert_eq!(step["rewards/mllm/unscored"], 0.0, "{step}");
