@@ -166,4 +166,18 @@ fn personalization_study_from_a_pretrained_checkpoint_with_lora_continues_a_kill
     for (a, b) in runs.iter().zip(again["runs"].as_array().unwrap()) {
         assert_eq!(a["eval"], b["eval"], "{} changed", a["arm"]);
     }
+
+    // A second seed trains its arms again; the untrained rows, the same greedy evaluation of
+    // the same checkpoint, are not redone.
+    let mut two_seeds = args.to_vec();
+    two_seeds.extend(["--seeds", "1,2"]);
+    prefopt(&two_seeds).unwrap();
+    let report = results(&out);
+    let runs = report["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 12);
+    assert!(out.join("context_sft-lora-2/study_run.json").is_file());
+    assert!(!out.join("base_eval-2").exists() && !out.join("base_null_eval-2").exists());
+    assert_eq!(runs[6]["arm"], "base");
+    assert_eq!(runs[6]["seed"], 2);
+    assert_eq!(runs[6]["eval"], runs[0]["eval"]);
 }

@@ -85,10 +85,20 @@ pub fn run_personalization_study(
     let start = Instant::now();
     std::fs::create_dir_all(out).map_err(|e| TaskError::io(out, e))?;
     let files = write_personalization_task(&config.task, &out.join("data"))?;
-    let mut runs = Vec::new();
+    let mut runs: Vec<ArmRun> = Vec::new();
     for &seed in &config.seeds {
         let init = initial_model(config, &files, out, seed, device)?;
         for &arm in &config.arms {
+            // From a pretrained checkpoint with no base training, every seed starts from the
+            // same weights, and an untrained row is the same greedy evaluation: done once.
+            let same_start = config.base_model.is_some() && config.base_steps == 0;
+            if same_start
+                && !arm.trains()
+                && let Some(done) = runs.iter().find(|r| r.arm == arm).cloned()
+            {
+                runs.push(ArmRun { seed, ..done });
+                continue;
+            }
             for tuning in arm.tunings(&config.tuning) {
                 let dir = out.join(run_dir_name(arm, tuning, seed));
                 runs.push(study_run(
