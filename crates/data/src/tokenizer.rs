@@ -270,6 +270,11 @@ impl Tokenizer {
         self.pad.as_ref()
     }
 
+    /// The id to pad batches with: the padding token, else EOS, else 0.
+    pub fn padding_id(&self) -> u32 {
+        self.pad().or_else(|| self.eos()).map_or(0, |t| t.id)
+    }
+
     /// Unknown token.
     pub fn unk(&self) -> Option<&SpecialToken> {
         self.unk.as_ref()

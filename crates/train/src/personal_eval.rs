@@ -140,10 +140,7 @@ pub fn evaluate_personalization(
     {
         eos.push(e.id);
     }
-    let pad = tokenizer
-        .pad()
-        .or_else(|| tokenizer.eos())
-        .map_or(0, |t| t.id);
+    let pad = tokenizer.padding_id();
     let generation = GenerationConfig::new()
         .with_max_new_tokens(options.max_new_tokens)
         .with_repetition_penalty(options.repetition_penalty)

@@ -196,10 +196,7 @@ fn setup(
         Method::NextQuill => load_test_split(config, &tokenizer, Some(&cache_dir))?,
         _ => None,
     };
-    let pad_id = tokenizer
-        .pad()
-        .or_else(|| tokenizer.eos())
-        .map_or(0, |t| t.id);
+    let pad_id = tokenizer.padding_id();
     let collator = Collator::new(pad_id).with_truncation(data_options.truncation);
     if config.needs_frozen_data_model(method) {
         let dir = config.model.reference_dir();

@@ -58,10 +58,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<EvalReport> {
                 args.reward_model.display()
             )
         })?;
-    let pad_id = tokenizer
-        .pad()
-        .or_else(|| tokenizer.eos())
-        .map_or(0, |t| t.id);
+    let pad_id = tokenizer.padding_id();
     let score = |dir: &Path| -> anyhow::Result<Vec<f64>> {
         let model = CausalLm::load(dir, &device)
             .with_context(|| format!("cannot load the model `{}`", dir.display()))?;

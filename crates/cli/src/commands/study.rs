@@ -37,15 +37,12 @@ pub struct StudyArgs {
 /// Runs the study as `args` say and prints the table.
 pub fn run(args: &StudyArgs) -> anyhow::Result<StudyReport> {
     let device = args.device.device()?;
-    let mut config = PersonalizationStudyConfig::load(
+    let config = PersonalizationStudyConfig::load(
         args.config.as_deref(),
         args.smoke,
         args.seeds.as_deref(),
+        args.base_model.as_deref(),
     )?;
-    if let Some(model) = &args.base_model {
-        config.base_model = Some(model.clone());
-        config.validate()?;
-    }
     let report = run_personalization_study(&config, &args.out, &device)?;
     print_results(&report.table, &args.out, report.total_seconds);
     Ok(report)
@@ -73,6 +70,7 @@ mod tests {
             cli.study.config.as_deref(),
             cli.study.smoke,
             cli.study.seeds.as_deref(),
+            cli.study.base_model.as_deref(),
         )
         .unwrap();
         assert_eq!(config.seeds, [1, 2]);

@@ -26,7 +26,9 @@ pub use review::{
     PersonalStyle, ReviewParts, generic_part, generic_part_of_query, parse_review_text,
     personal_part, rating_word, review_text, review_title,
 };
-pub use slot_accuracy::{SlotAccuracy, slot_accuracy, slot_accuracy_by_mentions};
+pub use slot_accuracy::{
+    SlotAccuracy, slot_accuracy, slot_accuracy_by_mentions, slot_accuracy_for,
+};
 pub use text_style::{TextStyle, compact_form};
 pub use world::{
     ITEM_STREAM, Item, PersonalizationWorld, ProfileReview, Split, TargetReview, USER_STREAM_BASE,

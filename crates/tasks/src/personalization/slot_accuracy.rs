@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::lexicon::{ADJECTIVES, ASPECTS, SIGNOFFS};
 use super::review::{ReviewParts, parse_review_text};
-use super::text_style::compact_form;
+use super::text_style::{TextStyle, compact_form};
 
 /// Fractions of examples whose prediction matches the target in each slot.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
@@ -41,6 +41,20 @@ pub fn slot_accuracy<P: AsRef<str>, T: AsRef<str>>(
             prediction.style.signoff == target.style.signoff,
         ])
     })
+}
+
+/// The slot accuracy that fits texts of `style`: by the review layout
+/// ([`slot_accuracy`]) for the compact form, by mentions ([`slot_accuracy_by_mentions`]) for
+/// natural text, which a pretrained model writes freely.
+pub fn slot_accuracy_for<P: AsRef<str>, T: AsRef<str>>(
+    style: TextStyle,
+    predictions: &[P],
+    targets: &[T],
+) -> SlotAccuracy {
+    match style {
+        TextStyle::Compact => slot_accuracy(predictions, targets),
+        TextStyle::Natural => slot_accuracy_by_mentions(predictions, targets),
+    }
 }
 
 /// Slot agreement by what a prediction *mentions*, for free text (a pretrained model's

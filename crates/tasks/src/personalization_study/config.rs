@@ -244,9 +244,14 @@ impl PersonalizationStudyConfig {
     }
 
     /// The configuration of one study: `file` (TOML, missing keys take the defaults), else
-    /// the smoke configuration when `smoke`, else the defaults; `seeds` (when given) replace
-    /// the config's `seeds`; checked.
-    pub fn load(file: Option<&Path>, smoke: bool, seeds: Option<&[u64]>) -> Result<Self> {
+    /// the smoke configuration when `smoke`, else the defaults; `seeds` and `base_model`
+    /// (when given) replace the config's; checked.
+    pub fn load(
+        file: Option<&Path>,
+        smoke: bool,
+        seeds: Option<&[u64]>,
+        base_model: Option<&Path>,
+    ) -> Result<Self> {
         let mut config = match (file, smoke) {
             (Some(path), _) => Self::from_toml_file(path)?,
             (None, true) => Self::smoke(),
@@ -254,6 +259,9 @@ impl PersonalizationStudyConfig {
         };
         if let Some(seeds) = seeds {
             config.seeds = seeds.to_vec();
+        }
+        if let Some(model) = base_model {
+            config.base_model = Some(model.to_path_buf());
         }
         config.validate()?;
         Ok(config)
@@ -333,18 +341,18 @@ mod tests {
 
     #[test]
     fn load_picks_file_smoke_or_default_and_overrides_the_seeds() {
-        let smoke = PersonalizationStudyConfig::load(None, true, None).unwrap();
+        let smoke = PersonalizationStudyConfig::load(None, true, None, None).unwrap();
         assert_eq!(smoke, PersonalizationStudyConfig::smoke());
-        let default = PersonalizationStudyConfig::load(None, false, Some(&[4, 5])).unwrap();
+        let default = PersonalizationStudyConfig::load(None, false, Some(&[4, 5]), None).unwrap();
         assert_eq!(default.seeds, [4, 5]);
         assert_eq!(default.arms, PersonalizationStudyConfig::default().arms);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("study.toml");
         std::fs::write(&path, "steps = 3\n").unwrap();
-        let file = PersonalizationStudyConfig::load(Some(&path), true, None).unwrap();
+        let file = PersonalizationStudyConfig::load(Some(&path), true, None, None).unwrap();
         assert_eq!(file.steps, 3);
         assert_eq!(file.arms, PersonalizationStudyConfig::default().arms);
-        let err = PersonalizationStudyConfig::load(None, true, Some(&[])).unwrap_err();
+        let err = PersonalizationStudyConfig::load(None, true, Some(&[]), None).unwrap_err();
         assert!(err.to_string().contains("seeds"), "{err}");
     }
 }

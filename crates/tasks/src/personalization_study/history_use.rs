@@ -1,4 +1,4 @@
-//! How much the history is worth to a model before any training: the held-out targets'
+//! How much the history is worth to a model (before training, or after it): the held-out targets'
 //! negative log-likelihood per token from the with-history prompt, from the null-history
 //! prompt, and from *another* user's prompt (the next held-out user's history and query:
 //! the same layout and review format, someone else's preferences), teacher-forced, over every
@@ -18,7 +18,7 @@ use crate::demo::sampling::token_logprobs;
 use crate::error::Result;
 use crate::personalization::parse_review_text;
 
-/// Nats per token of some target tokens from the two prompts.
+/// Nats per token of some target tokens from the three prompts.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct NllPair {
     /// Given the history.
@@ -93,10 +93,7 @@ pub fn history_use<'a>(
     examples: &'a [TokenizedPersonal],
     batch_rows: usize,
 ) -> Result<HistoryUse> {
-    let pad = tokenizer
-        .pad()
-        .or_else(|| tokenizer.eos())
-        .map_or(0, |t| t.id);
+    let pad = tokenizer.padding_id();
     let score = |prompts: Vec<&'a [u32]>| {
         let completions = examples.iter().map(|e| e.completion_ids.as_slice());
         token_logprobs(model, prompts.into_iter().zip(completions), pad, batch_rows)
@@ -167,17 +164,18 @@ fn token_slots(
     };
     let ids = &example.completion_ids;
     let mut slots = Vec::with_capacity(ids.len());
-    let mut start = 0;
+    let mut decoded = String::new();
     for i in 0..ids.len() {
-        let end = tokenizer.decode(&ids[..=i], true)?.len();
+        let start = decoded.len();
+        decoded = tokenizer.decode(&ids[..=i], true)?;
+        let end = decoded.len();
         let slot = spans
             .iter()
             .position(|s| end > s.start && start < s.end && end > start);
         slots.push(slot);
-        start = end;
     }
     // The decoded target must be the target text, or the offsets mean nothing.
-    if tokenizer.decode(ids, true)?.trim_end() != example.target.trim_end() {
+    if decoded.trim_end() != example.target.trim_end() {
         return Ok(None);
     }
     Ok(Some(slots))

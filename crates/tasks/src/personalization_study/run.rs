@@ -26,7 +26,7 @@ use crate::error::{Result, TaskError};
 use crate::jsonl_writer::write_json;
 use crate::personalization::{
     PersonalizationFiles, SlotAccuracy, TextStyle, generate_world, oracle_with_history,
-    oracle_without_history, slot_accuracy, slot_accuracy_by_mentions, write_personalization_task,
+    oracle_without_history, slot_accuracy_for, write_personalization_task,
 };
 use crate::real_model::config::FineTuning;
 
@@ -51,8 +51,9 @@ pub struct ArmRun {
     pub final_loss: Option<f64>,
     /// Wall time of training + evaluation.
     pub seconds: f64,
-    /// For the untrained rows: how likely the model finds the held-out targets with and
-    /// without the history, overall and per slot (teacher-forced, no generation).
+    /// How likely the model finds the held-out targets from the three prompts, overall and
+    /// per slot (teacher-forced, no generation): for the untrained rows, and for the trained
+    /// arms of a study from a pretrained checkpoint.
     #[serde(default)]
     pub history_use: Option<HistoryUse>,
 }
@@ -86,12 +87,12 @@ pub fn run_personalization_study(
     std::fs::create_dir_all(out).map_err(|e| TaskError::io(out, e))?;
     let files = write_personalization_task(&config.task, &out.join("data"))?;
     let mut runs: Vec<ArmRun> = Vec::new();
+    // From a pretrained checkpoint with no base training, every seed starts from the same
+    // weights, and an untrained row is the same greedy evaluation: done once.
+    let same_start = config.base_model.is_some() && config.base_steps == 0;
     for &seed in &config.seeds {
         let init = initial_model(config, &files, out, seed, device)?;
         for &arm in &config.arms {
-            // From a pretrained checkpoint with no base training, every seed starts from the
-            // same weights, and an untrained row is the same greedy evaluation: done once.
-            let same_start = config.base_model.is_some() && config.base_steps == 0;
             if same_start
                 && !arm.trains()
                 && let Some(done) = runs.iter().find(|r| r.arm == arm).cloned()
@@ -171,7 +172,7 @@ fn study_run(
                 PromptView::Null
             };
             let (eval, used) = evaluate_untrained(&run, init, view, device)?;
-            (eval, None, used)
+            (eval, None, Some(used))
         }
         _ => {
             let report = train(run.clone().init(Method::NextQuill)?, device, &quiet())?;
@@ -262,14 +263,13 @@ fn table_rows(config: &PersonalizationStudyConfig, runs: &[ArmRun]) -> Result<Ve
 
 /// The held-out evaluation of `model` as it is (the [`StudyArm::Base`] and
 /// [`StudyArm::BaseNull`] rows), from the with-history or the null-history prompt, written
-/// into `run.training.output_dir` like a trained arm's; with its [`HistoryUse`] (always
-/// `Some`).
+/// into `run.training.output_dir` like a trained arm's; with its [`HistoryUse`].
 fn evaluate_untrained(
     run: &RunConfig,
     model: &Path,
     view: PromptView,
     device: &Device,
-) -> Result<(PersonalEvalReport, Option<HistoryUse>)> {
+) -> Result<(PersonalEvalReport, HistoryUse)> {
     let (tokenizer, test) = load_test(run, model)?;
     let lm = CausalLm::load(model, device)?;
     let options = PersonalEvalOptions {
@@ -285,7 +285,7 @@ fn evaluate_untrained(
         &run.training.output_dir,
     )?;
     let used = history_use(&lm, &tokenizer, &test, options.batch_size.max(1))?;
-    Ok((eval, Some(used)))
+    Ok((eval, used))
 }
 
 /// The tokenizer of `model` and the held-out users tokenized with it (through the cache).
@@ -315,10 +315,7 @@ fn generation_slots(dir: &Path, style: TextStyle) -> Result<SlotAccuracy> {
         predictions.push(row.prediction);
         targets.push(row.target);
     }
-    Ok(match style {
-        TextStyle::Compact => slot_accuracy(&predictions, &targets),
-        TextStyle::Natural => slot_accuracy_by_mentions(&predictions, &targets),
-    })
+    Ok(slot_accuracy_for(style, &predictions, &targets))
 }
 
 fn quiet() -> TrainOptions {
@@ -464,10 +461,7 @@ fn oracle_rows(config: &PersonalizationStudyConfig) -> Result<Vec<StudyRow>> {
     let style = config.task.text;
     let score = |label: &str, predictions: Vec<String>| -> Result<StudyRow> {
         let predictions: Vec<String> = predictions.iter().map(|p| style.render(p)).collect();
-        let slots = match style {
-            TextStyle::Compact => slot_accuracy(&predictions, &targets),
-            TextStyle::Natural => slot_accuracy_by_mentions(&predictions, &targets),
-        };
+        let slots = slot_accuracy_for(style, &predictions, &targets);
         let rouge = corpus_rouge(&predictions, &targets)
             .map_err(|e| TaskError::InvalidInput(e.to_string()))?;
         let bleu = corpus_bleu(&predictions, &targets)
