@@ -6,6 +6,7 @@ mod checkpoint;
 mod completion_logits;
 mod error;
 mod flux;
+pub mod fused;
 mod generation;
 mod gguf;
 mod kv_cache;

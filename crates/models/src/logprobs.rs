@@ -2,7 +2,6 @@
 
 use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
-use burn::tensor::activation::log_softmax;
 
 use crate::causal_lm::CausalLm;
 use crate::error::{ModelError, Result};
@@ -93,13 +92,12 @@ impl CausalLm {
         } else {
             let n = rows.len();
             let idx = Tensor::<1, Int>::from_data(TensorData::new(rows, [n]), &device);
-            let tgt = Tensor::<2, Int>::from_data(TensorData::new(targets, [n, 1]), &device);
+            let tgt = Tensor::<1, Int>::from_data(TensorData::new(targets, [n]), &device);
             let shifted = hidden
                 .slice([0..b, 0..t - 1, 0..h])
                 .reshape([b * (t - 1), h]);
             let picked = shifted.select(0, idx.clone());
-            let logp = log_softmax(self.logits_from_hidden(picked), 1);
-            let tok = logp.gather(1, tgt).reshape([n]);
+            let tok = crate::fused::token_logprobs(self.logits_from_hidden(picked), tgt);
             zeros.select_assign(0, idx, tok, IndexingUpdateOp::Add)
         };
         let per_token = per_token_flat.reshape([b, t - 1]);

@@ -8,6 +8,7 @@ mod fixtures;
 mod flux_parity;
 mod flux_pipeline;
 mod flux_sampler;
+mod fused_ops;
 mod gguf;
 mod gguf_smollm2;
 mod logprobs;

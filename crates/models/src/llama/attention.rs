@@ -2,8 +2,6 @@
 
 use burn::nn::Linear;
 use burn::prelude::*;
-use burn::tensor::module::attention;
-use burn::tensor::ops::AttentionModuleOptions;
 
 use super::config::LlamaConfig;
 use super::rope::RopeTables;
@@ -156,19 +154,7 @@ impl LlamaAttention {
         } else {
             (k, v)
         };
-        let is_causal = mask.is_none();
-        let out = attention(
-            q,
-            k,
-            v,
-            mask,
-            None,
-            AttentionModuleOptions {
-                scale: None,
-                softcap: None,
-                is_causal,
-            },
-        );
+        let out = crate::fused::attention(q, k, v, mask);
         let out = out.swap_dims(1, 2).reshape([b, t, h * d]);
         project(&self.o_proj, self.o_proj_lora.as_ref(), out)
     }

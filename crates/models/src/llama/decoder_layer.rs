@@ -87,7 +87,12 @@ impl DecoderLayer {
         let h = x.clone()
             + self
                 .self_attn
-                .forward(self.input_layernorm.forward(x), rope, mask, cache);
-        h.clone() + self.mlp.forward(self.post_attention_layernorm.forward(h))
+                .forward(norm(&self.input_layernorm, x), rope, mask, cache);
+        h.clone() + self.mlp.forward(norm(&self.post_attention_layernorm, h))
     }
+}
+
+/// `norm(x)` through the fused RMSNorm (burn's arithmetic, one pass on the CPU backend).
+pub(crate) fn norm<const D: usize>(norm: &RmsNorm, x: Tensor<D>) -> Tensor<D> {
+    crate::fused::rms_norm(x, norm.gamma.val(), norm.epsilon)
 }

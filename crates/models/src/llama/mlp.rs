@@ -2,7 +2,6 @@
 
 use burn::nn::Linear;
 use burn::prelude::*;
-use burn::tensor::activation::silu;
 
 use super::config::LlamaConfig;
 use crate::error::Result;
@@ -76,12 +75,12 @@ impl LlamaMlp {
     /// - x: `[b, t, hidden]`
     /// - output: `[b, t, hidden]`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let gate = silu(project(
-            &self.gate_proj,
-            self.gate_proj_lora.as_ref(),
-            x.clone(),
-        ));
+        let gate = project(&self.gate_proj, self.gate_proj_lora.as_ref(), x.clone());
         let up = project(&self.up_proj, self.up_proj_lora.as_ref(), x);
-        project(&self.down_proj, self.down_proj_lora.as_ref(), gate * up)
+        project(
+            &self.down_proj,
+            self.down_proj_lora.as_ref(),
+            crate::fused::swiglu(gate, up),
+        )
     }
 }

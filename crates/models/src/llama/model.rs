@@ -108,6 +108,6 @@ impl LlamaModel {
             let layer_cache = cache.as_deref_mut().map(|c| &mut c.layers[i]);
             x = layer.forward(x, &rope, mask.clone(), layer_cache);
         }
-        self.norm.forward(x)
+        super::decoder_layer::norm(&self.norm, x)
     }
 }

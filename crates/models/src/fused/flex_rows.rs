@@ -1,0 +1,31 @@
+//! Reading and writing `f32` rows of flex tensors, and splitting rows across rayon's pool.
+
+use std::borrow::Cow;
+
+use burn::tensor::{Shape, TensorData};
+use burn_flex::FlexTensor;
+
+/// The tensor's elements in row-major order (a copy only when it is not contiguous).
+pub(crate) fn values(tensor: &FlexTensor) -> Cow<'_, [f32]> {
+    if let Some(s) = tensor.as_slice::<f32>() {
+        return Cow::Borrowed(s);
+    }
+    let dense = tensor.to_contiguous();
+    match dense.as_slice::<f32>() {
+        Some(s) => Cow::Owned(s.to_vec()),
+        None => panic!("fused kernels take f32 tensors; got {:?}", tensor.dtype()),
+    }
+}
+
+/// A contiguous `f32` flex tensor of `shape` holding `data`.
+pub(crate) fn tensor(data: Vec<f32>, shape: Shape) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(data, shape))
+}
+
+/// Rows per rayon task: a few tasks per thread, and none smaller than about 16 K elements.
+pub(crate) fn rows_per_task(rows: usize, width: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    let by_threads = rows.div_ceil(threads * 4);
+    let by_size = (16_384 / width.max(1)).max(1);
+    by_threads.max(by_size).max(1)
+}

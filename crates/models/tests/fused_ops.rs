@@ -1,0 +1,332 @@
+//! The fused operations (`prefopt_models::fused`) against the burn compositions they replace,
+//! computed in f64: values and gradients, with autodiff and without.
+
+use burn::prelude::*;
+use burn::tensor::DType;
+use burn::tensor::activation::{log_softmax, silu};
+use prefopt_models::fused;
+
+/// Deterministic values in about [-scale, scale].
+fn values(n: usize, seed: u64, scale: f64) -> Vec<f64> {
+    let mut s = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) * scale
+        })
+        .collect()
+}
+
+fn f32_tensor<const D: usize>(v: &[f64], shape: [usize; D], device: &Device) -> Tensor<D> {
+    let data: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+    Tensor::from_data(TensorData::new(data, shape), device)
+}
+
+/// The same `f32` values as [`f32_tensor`], held in `f64` (the reference computes in f64).
+fn f64_tensor<const D: usize>(v: &[f64], shape: [usize; D], device: &Device) -> Tensor<D> {
+    f32_tensor(v, shape, device).cast(DType::F64)
+}
+
+fn host<const D: usize>(t: Tensor<D>) -> Vec<f64> {
+    t.into_data()
+        .convert::<f64>()
+        .try_into_vec::<f64>()
+        .unwrap()
+}
+
+fn assert_close(name: &str, got: &[f64], want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len(), "{name}: lengths");
+    let scale = want.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
+    let worst = got
+        .iter()
+        .zip(want)
+        .map(|(g, w)| (g - w).abs())
+        .fold(0.0, f64::max);
+    assert!(
+        worst <= tol * scale,
+        "{name}: max |diff| {worst:e} > {tol:e} × {scale:e}"
+    );
+}
+
+fn grad_device() -> Device {
+    Device::flex().autodiff()
+}
+
+#[test]
+fn rms_norm_matches_the_composition_in_values_and_gradients() {
+    let (rows, d, eps) = (37, 48, 1e-5);
+    let x = values(rows * d, 1, 3.0);
+    let gamma = values(d, 2, 1.5);
+    let w = values(rows * d, 3, 1.0);
+    let dev = grad_device();
+    let run = |fuse: bool| {
+        let (xt, gt, wt) = if fuse {
+            (
+                f32_tensor(&x, [rows, d], &dev),
+                f32_tensor(&gamma, [d], &dev),
+                f32_tensor(&w, [rows, d], &dev),
+            )
+        } else {
+            (
+                f64_tensor(&x, [rows, d], &dev),
+                f64_tensor(&gamma, [d], &dev),
+                f64_tensor(&w, [rows, d], &dev),
+            )
+        };
+        let (xt, gt) = (xt.require_grad(), gt.require_grad());
+        assert_eq!(fused::fused_kernels_apply(&xt), fuse);
+        let out = if fuse {
+            fused::rms_norm(xt.clone(), gt.clone(), eps)
+        } else {
+            let rms = (xt.clone().square().mean_dim(1) + eps).sqrt();
+            (xt.clone() / rms) * gt.clone().unsqueeze()
+        };
+        let grads = (out.clone() * wt).sum().backward();
+        (
+            host(out),
+            host(xt.grad(&grads).unwrap()),
+            host(gt.grad(&grads).unwrap()),
+        )
+    };
+    let (y, dx, dg) = run(true);
+    let (y_ref, dx_ref, dg_ref) = run(false);
+    assert_close("rms_norm", &y, &y_ref, 1e-6);
+    assert_close("rms_norm dx", &dx, &dx_ref, 1e-5);
+    assert_close("rms_norm dgamma", &dg, &dg_ref, 1e-5);
+
+    // Without autodiff, and on a 3-d input, the same values.
+    let plain = Device::flex();
+    let y3 = host(fused::rms_norm(
+        f32_tensor(&x, [1, rows, d], &plain),
+        f32_tensor(&gamma, [d], &plain),
+        eps,
+    ));
+    assert_close("rms_norm (no autodiff)", &y3, &y_ref, 1e-6);
+}
+
+#[test]
+fn rms_norm_of_a_frozen_gamma_and_a_non_contiguous_input() {
+    let (rows, d, eps) = (5, 16, 1e-6);
+    let x = values(rows * d, 4, 2.0);
+    let gamma = values(d, 5, 1.0);
+    let dev = grad_device();
+    // The input transposed twice: a non-contiguous view of the same values.
+    let xt = f32_tensor(&x, [d, rows], &dev).require_grad();
+    let view = xt.clone().swap_dims(0, 1);
+    let out = fused::rms_norm(view.clone(), f32_tensor(&gamma, [d], &dev), eps);
+    let grads = out.clone().sum().backward();
+    let dx = host(xt.grad(&grads).unwrap().swap_dims(0, 1));
+    let (xr, gr) = (
+        f64_tensor(&x, [d, rows], &dev).require_grad(),
+        f64_tensor(&gamma, [d], &dev),
+    );
+    let v = xr.clone().swap_dims(0, 1);
+    let rms = (v.clone().square().mean_dim(1) + eps).sqrt();
+    let want = (v / rms) * gr.unsqueeze();
+    let g = want.clone().sum().backward();
+    assert_close("rms_norm (view)", &host(out), &host(want), 1e-6);
+    assert_close(
+        "rms_norm dx (view)",
+        &dx,
+        &host(xr.grad(&g).unwrap().swap_dims(0, 1)),
+        1e-5,
+    );
+}
+
+#[test]
+fn swiglu_matches_the_composition_in_values_and_gradients() {
+    let shape = [3, 11, 40];
+    let n: usize = shape.iter().product();
+    let gate = values(n, 6, 8.0);
+    let up = values(n, 7, 2.0);
+    let w = values(n, 8, 1.0);
+    let dev = grad_device();
+    let run = |fuse: bool| {
+        let mk = |v: &[f64]| {
+            if fuse {
+                f32_tensor(v, shape, &dev)
+            } else {
+                f64_tensor(v, shape, &dev)
+            }
+        };
+        let (g, u, wt) = (mk(&gate).require_grad(), mk(&up).require_grad(), mk(&w));
+        assert_eq!(fused::fused_kernels_apply(&g), fuse);
+        let out = if fuse {
+            fused::swiglu(g.clone(), u.clone())
+        } else {
+            silu(g.clone()) * u.clone()
+        };
+        let grads = (out.clone() * wt).sum().backward();
+        (
+            host(out),
+            host(g.grad(&grads).unwrap()),
+            host(u.grad(&grads).unwrap()),
+        )
+    };
+    let (y, dg, du) = run(true);
+    let (y_ref, dg_ref, du_ref) = run(false);
+    assert_close("swiglu", &y, &y_ref, 1e-6);
+    assert_close("swiglu d_gate", &dg, &dg_ref, 1e-6);
+    assert_close("swiglu d_up", &du, &du_ref, 1e-6);
+}
+
+#[test]
+fn token_logprobs_match_log_softmax_and_gather_in_values_and_gradients() {
+    let (n, vocab) = (29, 301);
+    let logits = values(n * vocab, 9, 12.0);
+    let targets: Vec<i64> = (0..n as i64).map(|i| (i * 97 + 5) % vocab as i64).collect();
+    let w = values(n, 10, 1.0);
+    let dev = grad_device();
+    let run = |fuse: bool| {
+        let x = if fuse {
+            f32_tensor(&logits, [n, vocab], &dev)
+        } else {
+            f64_tensor(&logits, [n, vocab], &dev)
+        }
+        .require_grad();
+        assert_eq!(fused::fused_kernels_apply(&x), fuse);
+        let t = Tensor::<1, Int>::from_data(TensorData::new(targets.clone(), [n]), &dev);
+        let wt = if fuse {
+            f32_tensor(&w, [n], &dev)
+        } else {
+            f64_tensor(&w, [n], &dev)
+        };
+        let out = if fuse {
+            fused::token_logprobs(x.clone(), t)
+        } else {
+            log_softmax(x.clone(), 1)
+                .gather(1, t.reshape([n, 1]))
+                .reshape([n])
+        };
+        let grads = (out.clone() * wt).sum().backward();
+        (host(out), host(x.grad(&grads).unwrap()))
+    };
+    let (y, dx) = run(true);
+    let (y_ref, dx_ref) = run(false);
+    assert_close("token_logprobs", &y, &y_ref, 1e-6);
+    assert_close("token_logprobs d_logits", &dx, &dx_ref, 1e-6);
+}
+
+#[test]
+fn token_logprobs_with_masked_logits_give_zero_gradient_there() {
+    let dev = grad_device();
+    let x = Tensor::<2>::from_data(
+        TensorData::new(vec![0.5f32, f32::NEG_INFINITY, -1.0, 2.0], [1, 4]),
+        &dev,
+    )
+    .require_grad();
+    let t = Tensor::<1, Int>::from_data(TensorData::new(vec![3i64], [1]), &dev);
+    let out = fused::token_logprobs(x.clone(), t);
+    let lse = (0.5f64.exp() + (-1f64).exp() + 2f64.exp()).ln();
+    assert!((host(out.clone())[0] - (2.0 - lse)).abs() < 1e-6);
+    let dx = host(x.grad(&out.sum().backward()).unwrap());
+    assert_eq!(dx[1], 0.0);
+    assert!((dx[3] - (1.0 - (2.0 - lse).exp())).abs() < 1e-6);
+}
+
+/// `softmax(q kᵀ / sqrt(d), masked) v`, composed of burn operations (the reference).
+fn attention_reference(
+    q: Tensor<4>,
+    k: Tensor<4>,
+    v: Tensor<4>,
+    mask: Tensor<4, Bool>,
+) -> Tensor<4> {
+    let d = q.dims()[3];
+    let s = q.matmul(k.swap_dims(2, 3)) / (d as f64).sqrt();
+    let s = s.mask_fill(mask, f64::NEG_INFINITY);
+    burn::tensor::activation::softmax(s, 3).matmul(v)
+}
+
+fn check_attention(b: usize, h: usize, t: usize, d: usize, padded: bool) {
+    let shape = [b, h, t, d];
+    let n = b * h * t * d;
+    let (q, k, v, w) = (
+        values(n, 11, 2.0),
+        values(n, 12, 2.0),
+        values(n, 13, 1.0),
+        values(n, 14, 1.0),
+    );
+    // Causal; with `padded`, the last two keys of batch row 0 are padding too (but each query
+    // still sees itself, as the model's masks do).
+    let mut bits = Vec::with_capacity(b * h * t * t);
+    for bi in 0..b {
+        for _ in 0..h {
+            for i in 0..t {
+                for j in 0..t {
+                    let pad = padded && bi == 0 && j + 2 >= t && j != i;
+                    bits.push(j > i || pad);
+                }
+            }
+        }
+    }
+    let dev = grad_device();
+    let run = |fuse: bool| {
+        let mk = |x: &[f64]| {
+            if fuse {
+                f32_tensor(x, shape, &dev)
+            } else {
+                f64_tensor(x, shape, &dev)
+            }
+        };
+        let (qt, kt, vt) = (
+            mk(&q).require_grad(),
+            mk(&k).require_grad(),
+            mk(&v).require_grad(),
+        );
+        assert_eq!(fused::fused_kernels_apply(&qt), fuse);
+        let mask = Tensor::<4, Bool>::from_data(TensorData::new(bits.clone(), [b, h, t, t]), &dev);
+        let out = if fuse {
+            let m = if padded { Some(mask) } else { None };
+            fused::attention(qt.clone(), kt.clone(), vt.clone(), m)
+        } else {
+            attention_reference(qt.clone(), kt.clone(), vt.clone(), mask)
+        };
+        let grads = (out.clone() * mk(&w)).sum().backward();
+        (
+            host(out),
+            host(qt.grad(&grads).unwrap()),
+            host(kt.grad(&grads).unwrap()),
+            host(vt.grad(&grads).unwrap()),
+        )
+    };
+    let got = run(true);
+    let want = run(false);
+    assert_close("attention", &got.0, &want.0, 1e-6);
+    assert_close("attention dq", &got.1, &want.1, 1e-5);
+    assert_close("attention dk", &got.2, &want.2, 1e-5);
+    assert_close("attention dv", &got.3, &want.3, 1e-5);
+}
+
+#[test]
+fn attention_matches_the_materialised_softmax_in_values_and_gradients() {
+    check_attention(2, 3, 17, 8, false);
+    check_attention(2, 2, 9, 16, true);
+}
+
+#[test]
+fn attention_without_autodiff_is_burns_op() {
+    let dev = Device::flex();
+    let shape = [1, 2, 5, 4];
+    let (q, k, v) = (
+        values(40, 15, 1.0),
+        values(40, 16, 1.0),
+        values(40, 17, 1.0),
+    );
+    let (q, k, v) = (
+        f32_tensor(&q, shape, &dev),
+        f32_tensor(&k, shape, &dev),
+        f32_tensor(&v, shape, &dev),
+    );
+    let causal = Tensor::<2, Bool>::tril_mask([5, 5], 0, &dev)
+        .reshape([1, 1, 5, 5])
+        .expand([1, 2, 5, 5]);
+    let want = attention_reference(q.clone(), k.clone(), v.clone(), causal);
+    assert_close(
+        "attention (inference)",
+        &host(fused::attention(q, k, v, None)),
+        &host(want),
+        1e-6,
+    );
+}
