@@ -2,10 +2,11 @@
 //!
 //! - `ci`: format check, clippy with `-D warnings`, then the whole test suite, all `--locked`.
 //! - `bench`: the benchmarks whose numbers go to `docs/benchmarks.md`.
-//! - `bench-dpo`: the DPO training step against plain PyTorch eager on the same tiny config,
-//!   both run here one after the other (`--reps N` alternating runs, default 3); prints the
-//!   medians and the ratio. Needs `PREFOPT_PYTHON` (a Python with torch and transformers) and
-//!   the peer scripts at `PREFOPT_PEER_DIR` (default `../shared/peer`).
+//! - `bench-dpo [--reps N] [--config tiny|smollm2-135m|all]`: the DPO training step against
+//!   plain PyTorch eager on the same configs, both run here one after the other (N alternating
+//!   runs, default 3); prints the medians, the ratio and each side's peak RSS
+//!   (`xtask/src/bench_dpo.rs`). Needs `PREFOPT_PYTHON` (a Python with torch and transformers)
+//!   and the peer scripts at `PREFOPT_PEER_DIR` (default `../shared/peer`).
 //! - `fixtures [--list] [--only PATH-PART]`: regenerates the committed reference fixtures with
 //!   every committed Python generator (`GENERATORS`; needs a Python with numpy, torch,
 //!   transformers, trl, rouge_score, sacrebleu and diffusers: give it with `PREFOPT_PYTHON`). It refuses to
@@ -25,6 +26,7 @@
 
 #![allow(clippy::print_stderr, clippy::print_stdout)] // a command-line tool talks to its user
 
+mod bench_dpo;
 mod fuzz;
 mod kill9;
 
@@ -38,13 +40,13 @@ fn main() -> Result<()> {
         Some("ci") => ci(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("fixtures") => fixtures(&args[1..]),
-        Some("bench-dpo") => bench_dpo(&args[1..]),
+        Some("bench-dpo") => bench_dpo::bench_dpo(&args[1..]),
         Some("fetch-models") => fetch_models(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("kill9") => kill9::kill9(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci [--no-fmt] [--no-clippy]|bench [cargo bench args]|fixtures [--list] [--only PATH-PART]|bench-dpo [--reps N]|fetch-models|fuzz --seconds N [--target T] [--inputs N]|kill9 --runs N [--debug]>"
+                "usage: cargo xtask <ci [--no-fmt] [--no-clippy]|bench [cargo bench args]|fixtures [--list] [--only PATH-PART]|bench-dpo [--reps N] [--config C]|fetch-models|fuzz --seconds N [--target T] [--inputs N]|kill9 --runs N [--debug]>"
             );
             bail!("unknown or missing task")
         }
@@ -274,104 +276,6 @@ fn check_generator_list(root: &std::path::Path) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// One JSON line printed by a benchmark: the value of `step_s_median`.
-fn median_step(stdout: &[u8], who: &str) -> Result<f64> {
-    let text = String::from_utf8_lossy(stdout);
-    let line = text
-        .lines()
-        .rev()
-        .find(|l| l.trim_start().starts_with('{'))
-        .with_context(|| format!("{who} printed no JSON line:\n{text}"))?;
-    let key = "\"step_s_median\":";
-    let start = line
-        .find(key)
-        .with_context(|| format!("{who}: no step_s_median in {line}"))?
-        + key.len();
-    let rest = line[start..].trim_start();
-    let end = rest.find([',', '}']).unwrap_or(rest.len());
-    rest[..end]
-        .trim()
-        .parse()
-        .with_context(|| format!("{who}: step_s_median is not a number in {line}"))
-}
-
-fn bench_dpo(flags: &[String]) -> Result<()> {
-    let reps: usize = match flags.iter().position(|f| f == "--reps") {
-        Some(i) => flags
-            .get(i + 1)
-            .context("--reps needs a number")?
-            .parse()
-            .context("--reps needs a number")?,
-        None => 3,
-    };
-    let python = std::env::var("PREFOPT_PYTHON").unwrap_or_else(|_| "python3".into());
-    let peer = std::env::var("PREFOPT_PEER_DIR").unwrap_or_else(|_| "../shared/peer".into());
-    let script = std::path::Path::new(&peer).join("dpo_torch.py");
-    if !script.exists() {
-        bail!(
-            "peer script {} not found (set PREFOPT_PEER_DIR)",
-            script.display()
-        );
-    }
-    run(
-        "build the prefopt benchmark",
-        cargo().args([
-            "bench",
-            "-p",
-            "prefopt-train",
-            "--bench",
-            "dpo_step",
-            "--locked",
-            "--no-run",
-        ]),
-    )?;
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    for rep in 0..reps {
-        let mut prefopt = cargo();
-        prefopt.args([
-            "bench",
-            "-p",
-            "prefopt-train",
-            "--bench",
-            "dpo_step",
-            "--locked",
-            "--quiet",
-        ]);
-        ours.push(timed_run(&mut prefopt, "prefopt", rep)?);
-        theirs.push(timed_run(Command::new(&python).arg(&script), "torch", rep)?);
-    }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let (a, b) = (median(&mut ours), median(&mut theirs));
-    println!(
-        "DPO step, median of {reps} runs: prefopt {a:.4} s, torch eager {b:.4} s, \
-         prefopt/torch time ratio {:.3} (speed-up {:.3}x)",
-        a / b,
-        b / a
-    );
-    Ok(())
-}
-
-/// Runs one benchmark process, echoes its JSON line and returns its median step time.
-fn timed_run(cmd: &mut Command, who: &str, rep: usize) -> Result<f64> {
-    let out = cmd
-        .output()
-        .with_context(|| format!("could not run the {who} benchmark: {cmd:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "{who} benchmark failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    println!(
-        "rep {rep}: {who:<8} {}",
-        String::from_utf8_lossy(&out.stdout).trim()
-    );
-    median_step(&out.stdout, who)
 }
 
 /// A model file shipped inside a wheel on the Python package index.

@@ -4,6 +4,7 @@ pub mod atomic_file;
 pub mod chat_client;
 mod error;
 pub mod invalid_config;
+pub mod peak_memory;
 pub mod pool;
 mod rng;
 pub mod text_metrics;

@@ -14,9 +14,11 @@
 //! every other device (wgpu, CUDA) and for non-`f32` tensors, so the models stay
 //! device-agnostic; tests compare the two paths, values and gradients.
 
+mod adamw;
 mod attention;
 mod flex_rows;
 mod rms_norm;
+mod rope;
 mod simd_math;
 mod swiglu;
 mod token_logprobs;
@@ -25,8 +27,10 @@ use burn::backend::DispatchDevice;
 use burn::prelude::*;
 use burn::tensor::DType;
 
+pub use adamw::{AdamWScalars, adamw_update};
 pub use attention::attention;
 pub use rms_norm::rms_norm;
+pub use rope::rope;
 pub use swiglu::swiglu;
 pub use token_logprobs::token_logprobs;
 

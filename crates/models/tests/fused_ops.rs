@@ -330,3 +330,89 @@ fn attention_without_autodiff_is_burns_op() {
         1e-6,
     );
 }
+
+#[test]
+fn rope_matches_the_rotate_half_composition_in_values_and_gradients() {
+    let (b, h, t, d) = (2, 3, 7, 8);
+    let n = b * h * t * d;
+    let x = values(n, 18, 2.0);
+    let w = values(n, 19, 1.0);
+    let angles = values(b * t * d / 2, 20, 3.0);
+    let (mut cos, mut sin) = (vec![0.0; b * t * d], vec![0.0; b * t * d]);
+    for (row, a) in angles.chunks(d / 2).enumerate() {
+        for (j, &a) in a.iter().enumerate() {
+            for k in [j, j + d / 2] {
+                cos[row * d + k] = a.cos();
+                sin[row * d + k] = a.sin();
+            }
+        }
+    }
+    let dev = grad_device();
+    let run = |fuse: bool| {
+        let mk = |v: &[f64], shape: [usize; 4]| {
+            if fuse {
+                f32_tensor(v, shape, &dev)
+            } else {
+                f64_tensor(v, shape, &dev)
+            }
+        };
+        let xt = mk(&x, [b, h, t, d]).require_grad();
+        assert_eq!(fused::fused_kernels_apply(&xt), fuse);
+        let (c, s) = (mk(&cos, [b, 1, t, d]), mk(&sin, [b, 1, t, d]));
+        let out = if fuse {
+            fused::rope(xt.clone(), c, s)
+        } else {
+            let x1 = xt.clone().slice([0..b, 0..h, 0..t, 0..d / 2]);
+            let x2 = xt.clone().slice([0..b, 0..h, 0..t, d / 2..d]);
+            xt.clone() * c + Tensor::cat(vec![x2.neg(), x1], 3) * s
+        };
+        let grads = (out.clone() * mk(&w, [b, h, t, d])).sum().backward();
+        (host(out), host(xt.grad(&grads).unwrap()))
+    };
+    let (y, dx) = run(true);
+    let (y_ref, dx_ref) = run(false);
+    assert_close("rope", &y, &y_ref, 1e-6);
+    assert_close("rope dx", &dx, &dx_ref, 1e-6);
+}
+
+#[test]
+fn adamw_update_matches_the_composition_on_both_lerp_branches() {
+    let n = 70_001; // more than one rayon task, and a ragged last one
+    let (p, g, m, v) = (
+        values(n, 21, 1.0),
+        values(n, 22, 0.1),
+        values(n, 23, 0.01),
+        values(n, 24, 1e-4)
+            .iter()
+            .map(|x| x.abs())
+            .collect::<Vec<_>>(),
+    );
+    let dev = Device::flex();
+    for beta1 in [0.9, 0.3] {
+        let scalars = fused::AdamWScalars {
+            beta1,
+            beta2: 0.999,
+            epsilon: 1e-8,
+            decay: 1.0 - 1e-3 * 0.01,
+            step_size: 1e-3 / (1.0 - beta1.powi(3)),
+            bias_correction2_sqrt: (1.0 - 0.999f64.powi(3)).sqrt(),
+        };
+        let run = |mk: &dyn Fn(&[f64]) -> Tensor<1>| {
+            let (p, m, v) = fused::adamw_update(mk(&p), mk(&g), mk(&m), mk(&v), scalars);
+            (host(p), host(m), host(v))
+        };
+        let fused_out = run(&|x| f32_tensor(x, [n], &dev));
+        let reference = run(&|x| f64_tensor(x, [n], &dev));
+        assert_close("adamw param", &fused_out.0, &reference.0, 1e-6);
+        // The update itself (about lr in size), not only the updated value.
+        let delta = |q: &[f64]| q.iter().zip(&p).map(|(a, b)| a - b).collect::<Vec<_>>();
+        assert_close(
+            "adamw update",
+            &delta(&fused_out.0),
+            &delta(&reference.0),
+            1e-3,
+        );
+        assert_close("adamw m", &fused_out.1, &reference.1, 1e-6);
+        assert_close("adamw v", &fused_out.2, &reference.2, 1e-6);
+    }
+}

@@ -5,7 +5,6 @@
 //! See `docs/real-models.md`.
 
 pub mod config;
-pub mod peak_memory;
 pub mod pipeline;
 pub mod questions;
 pub mod report;

@@ -208,6 +208,7 @@ fn main() {
         "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         "first_loss": losses[0],
         "final_loss": losses[losses.len() - 1],
+        "peak_rss_mib": prefopt_core::peak_memory::peak_rss_mib(),
     });
     println!("{result}");
 }

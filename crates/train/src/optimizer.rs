@@ -40,6 +40,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use prefopt_core::invalid;
+use prefopt_models::fused::{AdamWScalars, adamw_update};
 
 /// AdamW hyper-parameters, with `torch.optim.AdamW`'s defaults.
 ///
@@ -229,38 +230,22 @@ impl Optimizer for TorchAdamW {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        // param.mul_(1 - lr * weight_decay)
-        let param = if self.weight_decay == 0.0 {
-            param
-        } else {
-            param.mul_scalar(1.0 - lr * self.weight_decay)
-        };
         let (time, m, v) = match state {
             Some(s) => (s.time + 1, s.moment_1, s.moment_2),
             None => (1, grad.zeros_like(), grad.zeros_like()),
         };
-        // exp_avg.lerp_(grad, 1 - beta1): torch's CPU lerp switches formula at weight 0.5.
-        let weight = 1.0 - self.beta1;
-        let m = if weight < 0.5 {
-            m.clone() + (grad.clone() - m).mul_scalar(weight)
-        } else {
-            grad.clone() - (grad.clone() - m).mul_scalar(1.0 - weight)
-        };
-        // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        let v = v.mul_scalar(self.beta2) + grad.clone().mul_scalar(1.0 - self.beta2) * grad;
         // Bias corrections on the host in f64, as torch does with Python floats.
         let t = i32::try_from(time).unwrap_or(i32::MAX);
-        let bias_correction1 = 1.0 - self.beta1.powi(t);
-        let bias_correction2 = 1.0 - self.beta2.powi(t);
-        let step_size = lr / bias_correction1;
-        // denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
-        let denom = v
-            .clone()
-            .sqrt()
-            .div_scalar(bias_correction2.sqrt())
-            .add_scalar(self.epsilon);
-        // param.addcdiv_(exp_avg, denom, value=-step_size)
-        let param = param - m.clone().mul_scalar(step_size).div(denom);
+        let scalars = AdamWScalars {
+            beta1: self.beta1,
+            beta2: self.beta2,
+            epsilon: self.epsilon,
+            decay: 1.0 - lr * self.weight_decay,
+            step_size: lr / (1.0 - self.beta1.powi(t)),
+            bias_correction2_sqrt: (1.0 - self.beta2.powi(t)).sqrt(),
+        };
+        // torch's order of operations, one pass on the CPU backend (prefopt_models::fused).
+        let (param, m, v) = adamw_update(param, grad, m, v, scalars);
         (param, Some(AdaptiveMomentumState::new(time, m, v)))
     }
 

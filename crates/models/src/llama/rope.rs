@@ -48,12 +48,7 @@ impl RopeTables {
     /// - x: `[b, heads, t, head_dim]`
     /// - output: same as x
     pub fn apply(&self, x: Tensor<4>) -> Tensor<4> {
-        let [b, h, t, d] = x.dims();
-        let half = d / 2;
-        let x1 = x.clone().slice([0..b, 0..h, 0..t, 0..half]);
-        let x2 = x.clone().slice([0..b, 0..h, 0..t, half..d]);
-        let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
-        x * self.cos.clone() + rotated * self.sin.clone()
+        crate::fused::rope(x, self.cos.clone(), self.sin.clone())
     }
 }
 

@@ -35,9 +35,9 @@ use crate::labeling::{
 };
 
 use super::config::{AlignObjective, FineTuning, RealModelConfig};
-use super::peak_memory::{peak_rss_mib, reset_peak_rss};
 use super::questions::{Question, split_questions};
 use super::report::{RealMethodRow, RealModelReport, TrainingCost, real_model_table};
+use prefopt_core::peak_memory::{peak_rss_mib, reset_peak_rss};
 
 /// The base model's row.
 pub const BASE_METHOD: &str = "base";
