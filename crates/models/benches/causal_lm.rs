@@ -1,7 +1,12 @@
 //! Decode tokens/s and forward+backward tokens/s of the causal LM, against transformers on the
 //! same CPU and the same tiny config, in one run.
 //!
-//! `cargo bench -p prefopt-models --bench causal_lm`
+//! `cargo bench -p prefopt-models --bench causal_lm [-- --config smollm2-135m]`
+//!
+//! `--config smollm2-135m`: SmolLM2-135M-Instruct's shape (random weights: speed does not
+//! depend on their values, and EOS is disabled on both sides), greedy decode of 128 new tokens
+//! at batch 1 and batch 8 after a 16-token prompt, and each side's peak RSS; no training step
+//! (`cargo xtask bench-dpo` measures that one at this size).
 //!
 //! The transformers side (`benches/causal_lm_transformers.py`) runs when a Python with torch
 //! and transformers is found (`PREFOPT_PYTHON`, default `/work/venv/bin/python`); its numbers
@@ -19,6 +24,14 @@ const CONFIG: &str = r#"{"model_type":"llama","vocab_size":512,"hidden_size":128
   "intermediate_size":352,"num_hidden_layers":4,"num_attention_heads":4,"num_key_value_heads":2,
   "rms_norm_eps":1e-5,"rope_theta":10000.0,"max_position_embeddings":1024,
   "tie_word_embeddings":false,"eos_token_id":2,"hidden_act":"silu"}"#;
+/// SmolLM2-135M-Instruct's config.json (shared with the Python script).
+const SMOLLM2_CONFIG: &str = r#"{"model_type":"llama","vocab_size":49152,"hidden_size":576,
+  "intermediate_size":1536,"num_hidden_layers":30,"num_attention_heads":9,
+  "num_key_value_heads":3,"rms_norm_eps":1e-5,"rope_theta":100000.0,
+  "max_position_embeddings":8192,"tie_word_embeddings":true,"eos_token_id":2,
+  "hidden_act":"silu"}"#;
+const SMOLLM2_NEW: usize = 128;
+const SMOLLM2_REPEATS: usize = 3;
 const DECODE_BATCH: usize = 4;
 const DECODE_PROMPT: usize = 16;
 const DECODE_NEW: usize = 64;
@@ -32,7 +45,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn decode_tokens_per_s(model: &CausalLm) -> f64 {
-    let prompts: Vec<Vec<u32>> = (0..DECODE_BATCH)
+    decode_rate(model, DECODE_BATCH, DECODE_NEW, REPEATS)
+}
+
+/// Median tokens/s of greedy `generate` over `repeats` runs after one warm-up.
+fn decode_rate(model: &CausalLm, batch: usize, new_tokens: usize, repeats: usize) -> f64 {
+    let prompts: Vec<Vec<u32>> = (0..batch)
         .map(|r| {
             (0..DECODE_PROMPT)
                 .map(|i| ((r * 31 + i * 7) % 500 + 3) as u32)
@@ -40,18 +58,75 @@ fn decode_tokens_per_s(model: &CausalLm) -> f64 {
         })
         .collect();
     let cfg = GenerationConfig::new()
-        .with_max_new_tokens(DECODE_NEW)
+        .with_max_new_tokens(new_tokens)
         .with_eos_token_ids(Some(vec![]));
     let _ = model.generate(&prompts, &cfg).unwrap();
-    let times: Vec<f64> = (0..REPEATS)
+    let times: Vec<f64> = (0..repeats)
         .map(|_| {
             let start = Instant::now();
             let out = model.generate(&prompts, &cfg).unwrap();
-            assert_eq!(out.tokens[0].len(), DECODE_NEW);
+            assert_eq!(out.tokens[0].len(), new_tokens);
             start.elapsed().as_secs_f64()
         })
         .collect();
-    (DECODE_BATCH * DECODE_NEW) as f64 / median(times)
+    (batch * new_tokens) as f64 / median(times)
+}
+
+/// The SmolLM2-135M decode comparison (see the module docs).
+fn smollm2(python: &str, script: &str) {
+    let config = LlamaConfig::from_hf_str(SMOLLM2_CONFIG, "<bench>").unwrap();
+    let model = CausalLm::init_random(config, 0, &Device::flex()).unwrap();
+    let b1 = decode_rate(&model, 1, SMOLLM2_NEW, SMOLLM2_REPEATS);
+    let b8 = decode_rate(&model, 8, SMOLLM2_NEW, SMOLLM2_REPEATS);
+    println!("burn-flex decode_b1_tokens_per_s {b1:.1}");
+    println!("burn-flex decode_b8_tokens_per_s {b8:.1}");
+    if let Some(m) = prefopt_core::peak_memory::peak_rss_mib() {
+        println!("burn-flex peak_rss_mib {m:.0}");
+    }
+    if let Some(text) = transformers_side(python, &[script, "--config", "smollm2-135m"]) {
+        for (key, ours) in [
+            ("decode_b1_tokens_per_s", b1),
+            ("decode_b8_tokens_per_s", b8),
+        ] {
+            if let Some(theirs) = metric(&text, key) {
+                println!("ratio {key} burn/transformers {:.2}", ours / theirs);
+            }
+        }
+    }
+}
+
+/// Runs the transformers side, echoes its output and returns it (`None`, with the reason
+/// printed, when it failed or is not installed).
+fn transformers_side(python: &str, args: &[&str]) -> Option<String> {
+    match Command::new(python).args(args).output() {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            print!("{text}");
+            Some(text)
+        }
+        Ok(out) => {
+            println!(
+                "transformers side failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            );
+            None
+        }
+        Err(e) => {
+            println!("transformers side skipped ({python}: {e})");
+            None
+        }
+    }
+}
+
+/// The value on the transformers line naming `key`.
+fn metric(text: &str, key: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.contains(key))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse::<f64>().ok())
 }
 
 fn train_tokens_per_s(config: LlamaConfig) -> f64 {
@@ -82,6 +157,19 @@ fn train_tokens_per_s(config: LlamaConfig) -> f64 {
 }
 
 fn main() {
+    let python = std::env::var("PREFOPT_PYTHON").unwrap_or_else(|_| "/work/venv/bin/python".into());
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/causal_lm_transformers.py"
+    );
+    let args: Vec<String> = std::env::args().collect();
+    if args
+        .windows(2)
+        .any(|w| w[0] == "--config" && w[1] == "smollm2-135m")
+    {
+        smollm2(&python, script);
+        return;
+    }
     let config = LlamaConfig::from_hf_str(CONFIG, "<bench>").unwrap();
     let model = CausalLm::init_random(config.clone(), 0, &Device::flex()).unwrap();
     let decode = decode_tokens_per_s(&model);
@@ -89,35 +177,13 @@ fn main() {
     println!("burn-flex decode_tokens_per_s {decode:.1}");
     println!("burn-flex fwd_bwd_tokens_per_s {train:.1}");
 
-    let python = std::env::var("PREFOPT_PYTHON").unwrap_or_else(|_| "/work/venv/bin/python".into());
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/benches/causal_lm_transformers.py"
-    );
-    match Command::new(&python).arg(script).output() {
-        Ok(out) if out.status.success() => {
-            let text = String::from_utf8_lossy(&out.stdout);
-            print!("{text}");
-            let value = |key: &str| {
-                text.lines()
-                    .find(|l| l.contains(key))
-                    .and_then(|l| l.split_whitespace().last())
-                    .and_then(|v| v.parse::<f64>().ok())
-            };
-            if let (Some(pd), Some(pt)) =
-                (value("decode_tokens_per_s"), value("fwd_bwd_tokens_per_s"))
-            {
-                println!("ratio decode burn/transformers {:.2}", decode / pd);
-                println!("ratio fwd_bwd burn/transformers {:.2}", train / pt);
-            }
+    if let Some(text) = transformers_side(&python, &[script]) {
+        if let (Some(pd), Some(pt)) = (
+            metric(&text, "decode_tokens_per_s"),
+            metric(&text, "fwd_bwd_tokens_per_s"),
+        ) {
+            println!("ratio decode burn/transformers {:.2}", decode / pd);
+            println!("ratio fwd_bwd burn/transformers {:.2}", train / pt);
         }
-        Ok(out) => println!(
-            "transformers side failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-        ),
-        Err(e) => println!("transformers side skipped ({python}: {e})"),
     }
 }
