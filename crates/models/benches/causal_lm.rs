@@ -177,13 +177,13 @@ fn main() {
     println!("burn-flex decode_tokens_per_s {decode:.1}");
     println!("burn-flex fwd_bwd_tokens_per_s {train:.1}");
 
-    if let Some(text) = transformers_side(&python, &[script]) {
-        if let (Some(pd), Some(pt)) = (
+    if let Some(text) = transformers_side(&python, &[script])
+        && let (Some(pd), Some(pt)) = (
             metric(&text, "decode_tokens_per_s"),
             metric(&text, "fwd_bwd_tokens_per_s"),
-        ) {
-            println!("ratio decode burn/transformers {:.2}", decode / pd);
-            println!("ratio fwd_bwd burn/transformers {:.2}", train / pt);
-        }
+        )
+    {
+        println!("ratio decode burn/transformers {:.2}", decode / pd);
+        println!("ratio fwd_bwd burn/transformers {:.2}", train / pt);
     }
 }

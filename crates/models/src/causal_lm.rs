@@ -169,7 +169,8 @@ impl CausalLm {
             Some(head) => project(head, self.lm_head_lora.as_ref(), hidden),
             None => {
                 let w = self.model.embed_tokens.weight.val().transpose();
-                burn::tensor::module::linear(hidden, w, None)
+                let rows = crate::folded_rows::fold_rows(hidden);
+                rows.unfold(burn::tensor::module::linear(rows.values.clone(), w, None))
             }
         }
     }

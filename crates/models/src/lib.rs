@@ -6,6 +6,7 @@ mod checkpoint;
 mod completion_logits;
 mod error;
 mod flux;
+mod folded_rows;
 pub mod fused;
 mod generation;
 mod gguf;

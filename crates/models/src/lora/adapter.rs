@@ -102,10 +102,13 @@ pub(crate) fn project<const D: usize>(
     adapter: Option<&LoraAdapter>,
     x: Tensor<D>,
 ) -> Tensor<D> {
-    match adapter {
+    let rows = crate::folded_rows::fold_rows(x);
+    let x = rows.values.clone();
+    let y = match adapter {
         None => base.forward(x),
         Some(adapter) => base.forward(x.clone()) + adapter.forward(x),
-    }
+    };
+    rows.unfold(y)
 }
 
 /// One place an adapter can sit: the base layer and its adapter slot, with their names.
