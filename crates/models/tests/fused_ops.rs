@@ -306,29 +306,31 @@ fn attention_matches_the_materialised_softmax_in_values_and_gradients() {
 }
 
 #[test]
-fn attention_without_autodiff_is_burns_op() {
+fn attention_gives_the_same_values_with_and_without_autodiff_and_handles_grouped_heads() {
+    // A policy under autodiff and its frozen reference must agree bit for bit.
+    let (q, k, v) = (
+        values(60, 15, 1.0),
+        values(20, 16, 1.0),
+        values(20, 17, 1.0),
+    );
+    let run = |dev: &Device| {
+        let q = f32_tensor(&q, [1, 3, 5, 4], dev);
+        let (k, v) = (
+            f32_tensor(&k, [1, 1, 5, 4], dev),
+            f32_tensor(&v, [1, 1, 5, 4], dev),
+        );
+        host(fused::attention(q, k, v, None))
+    };
+    let plain = run(&Device::flex());
+    assert_eq!(plain, run(&grad_device()));
+    // One K/V head shared by three query heads = the same head repeated.
     let dev = Device::flex();
-    let shape = [1, 2, 5, 4];
-    let (q, k, v) = (
-        values(40, 15, 1.0),
-        values(40, 16, 1.0),
-        values(40, 17, 1.0),
-    );
-    let (q, k, v) = (
-        f32_tensor(&q, shape, &dev),
-        f32_tensor(&k, shape, &dev),
-        f32_tensor(&v, shape, &dev),
-    );
     let causal = Tensor::<2, Bool>::tril_mask([5, 5], 0, &dev)
         .reshape([1, 1, 5, 5])
-        .expand([1, 2, 5, 5]);
-    let want = attention_reference(q.clone(), k.clone(), v.clone(), causal);
-    assert_close(
-        "attention (inference)",
-        &host(fused::attention(q, k, v, None)),
-        &host(want),
-        1e-6,
-    );
+        .expand([1, 3, 5, 5]);
+    let rep = |x: &[f64]| f32_tensor(x, [1, 1, 5, 4], &dev).repeat_dim(1, 3);
+    let want = attention_reference(f32_tensor(&q, [1, 3, 5, 4], &dev), rep(&k), rep(&v), causal);
+    assert_close("attention (grouped heads)", &plain, &host(want), 1e-6);
 }
 
 #[test]

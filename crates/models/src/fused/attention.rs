@@ -72,12 +72,17 @@ pub trait AttentionBackward: Backend {
 }
 
 /// Attention with `scale = 1 / sqrt(d)`: causal when `mask` is `None`, else masked where
-/// `mask` is true. Fused on the CPU backend under autodiff (training); burn's attention op
-/// everywhere else (its flex kernel is already fused for inference).
+/// `mask` is true; grouped-query (fewer K/V heads) handled here.
+///
+/// Fused on the CPU backend whenever the whole key range is given (training, reference and
+/// evaluation forwards, the prefill of generation, and every masked step), with and without
+/// autodiff, so that a policy and its frozen reference compute the same values bit for bit;
+/// burn's attention op for a causal step over a KV cache (`tq ≠ tk`, no mask) and on other
+/// devices.
 ///
 /// # Shapes
-/// - q: `[b, h, tq, d]`, k, v: `[b, h, tk, d]` (as many K/V heads as query heads)
-/// - mask: `[b, h, tq, tk]` (true = masked) or `None` (causal, `tq = tk`)
+/// - q: `[b, h, tq, d]`, k, v: `[b, kv, tk, d]` with `h` a multiple of `kv`
+/// - mask: `[b, h, tq, tk]` (true = masked) or `None` (causal)
 /// - output: `[b, h, tq, d]`
 pub fn attention(
     q: Tensor<4>,
@@ -85,9 +90,16 @@ pub fn attention(
     v: Tensor<4>,
     mask: Option<Tensor<4, Bool>>,
 ) -> Tensor<4> {
-    let [_, _, tq, d] = q.dims();
-    let [_, _, tk, _] = k.dims();
-    if !(q.is_autodiff() && fused_kernels_apply(&q) && (mask.is_some() || tq == tk)) {
+    let [_, h, tq, d] = q.dims();
+    let [_, kv, tk, _] = k.dims();
+    let fused = fused_kernels_apply(&q) && (mask.is_some() || tq == tk);
+    // burn's attention handles fewer K/V heads itself except in its autodiff fallback.
+    let (k, v) = if kv != h && (fused || q.is_autodiff()) {
+        (repeat_kv(k, h / kv), repeat_kv(v, h / kv))
+    } else {
+        (k, v)
+    };
+    if !fused {
         let is_causal = mask.is_none();
         return burn_attention(
             q,
@@ -113,6 +125,14 @@ pub fn attention(
         mask.into_dispatch(),
         1.0 / (d as f64).sqrt(),
     ))
+}
+
+/// `[b, kv, l, d] -> [b, kv * groups, l, d]`, each K/V head repeated for its query group.
+fn repeat_kv(x: Tensor<4>, groups: usize) -> Tensor<4> {
+    let [b, kv, l, d] = x.dims();
+    x.unsqueeze_dim::<5>(2)
+        .expand([b, kv, groups, l, d])
+        .reshape([b, kv * groups, l, d])
 }
 
 /// A `[mb, mh, tq, tk]` mask read once, broadcast over batch and heads.

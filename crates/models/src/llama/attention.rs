@@ -148,22 +148,8 @@ impl LlamaAttention {
             Some(c) => c.append(k, v),
             None => (k, v),
         };
-        // The autodiff fallback of the attention op needs as many K/V heads as query heads.
-        let (k, v) = if kv != h && q.is_autodiff() {
-            (repeat_kv(k, h / kv), repeat_kv(v, h / kv))
-        } else {
-            (k, v)
-        };
         let out = crate::fused::attention(q, k, v, mask);
         let out = out.swap_dims(1, 2).reshape([b, t, h * d]);
         project(&self.o_proj, self.o_proj_lora.as_ref(), out)
     }
-}
-
-/// `[b, kv, l, d] -> [b, kv * groups, l, d]`, each K/V head repeated for its query group.
-fn repeat_kv(x: Tensor<4>, groups: usize) -> Tensor<4> {
-    let [b, kv, l, d] = x.dims();
-    x.unsqueeze_dim::<5>(2)
-        .expand([b, kv, groups, l, d])
-        .reshape([b, kv * groups, l, d])
 }
