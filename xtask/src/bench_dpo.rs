@@ -96,33 +96,14 @@ pub(crate) fn bench_dpo(flags: &[String]) -> Result<()> {
     }
     run(
         "build the prefopt benchmark",
-        cargo().args([
-            "bench",
-            "-p",
-            "prefopt-train",
-            "--bench",
-            "dpo_step",
-            "--locked",
-            "--no-run",
-        ]),
+        bench_command().arg("--no-run"),
     )?;
     let mut summary = Vec::new();
     for (name, args) in configs {
         let (mut ours, mut theirs) = (Side::default(), Side::default());
         for rep in 0..reps {
-            let mut prefopt = cargo();
-            prefopt
-                .args([
-                    "bench",
-                    "-p",
-                    "prefopt-train",
-                    "--bench",
-                    "dpo_step",
-                    "--locked",
-                    "--quiet",
-                    "--",
-                ])
-                .args(*args);
+            let mut prefopt = bench_command();
+            prefopt.args(["--quiet", "--"]).args(*args);
             ours.record(&output(&mut prefopt, name, "prefopt", rep)?, "prefopt")?;
             let mut torch = Command::new(&python);
             torch.args(["-c", PEER_WRAPPER]).arg(&script).args(*args);
@@ -143,6 +124,20 @@ pub(crate) fn bench_dpo(flags: &[String]) -> Result<()> {
         println!("{line}");
     }
     Ok(())
+}
+
+/// `cargo bench` of prefopt's DPO step benchmark.
+fn bench_command() -> Command {
+    let mut cmd = cargo();
+    cmd.args([
+        "bench",
+        "-p",
+        "prefopt-train",
+        "--bench",
+        "dpo_step",
+        "--locked",
+    ]);
+    cmd
 }
 
 /// Runs one benchmark process and echoes its JSON lines.

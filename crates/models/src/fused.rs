@@ -23,7 +23,10 @@ mod simd_math;
 mod swiglu;
 mod token_logprobs;
 
-use burn::backend::DispatchDevice;
+use burn::backend::autodiff::NodeId;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, DispatchDevice};
 use burn::prelude::*;
 use burn::tensor::DType;
 
@@ -46,5 +49,19 @@ fn on_flex(device: &DispatchDevice) -> bool {
         DispatchDevice::Autodiff(inner) => matches!(**inner, DispatchDevice::Flex(_)),
         #[allow(unreachable_patterns)]
         _ => false,
+    }
+}
+
+/// Registers each gradient for its parent, skipping parents that are not tracked (a backward
+/// step's last act).
+pub(crate) fn register_grads<B: Backend, const N: usize>(
+    grads: &mut Gradients,
+    parents: [Option<NodeId>; N],
+    values: [FloatTensor<B>; N],
+) {
+    for (parent, value) in parents.into_iter().zip(values) {
+        if let Some(id) = parent {
+            grads.register::<B>(id, value);
+        }
     }
 }

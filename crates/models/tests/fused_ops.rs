@@ -6,16 +6,11 @@ use burn::tensor::DType;
 use burn::tensor::activation::{log_softmax, silu};
 use prefopt_models::fused;
 
-/// Deterministic values in about [-scale, scale].
+/// Deterministic values in [-scale, scale), from the project's one seeded generator.
 fn values(n: usize, seed: u64, scale: f64) -> Vec<f64> {
-    let mut s = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    let mut rng = prefopt_core::SplitMix64::new(seed);
     (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            ((s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) * scale
-        })
+        .map(|_| (rng.next_f64() * 2.0 - 1.0) * scale)
         .collect()
 }
 

@@ -13,6 +13,7 @@ use burn::prelude::*;
 use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
+use super::flex_rows::dense;
 use super::fused_kernels_apply;
 
 /// Elements per rayon task.
@@ -97,16 +98,6 @@ pub fn adamw_update<const D: usize>(
         Tensor::from_dispatch(m),
         Tensor::from_dispatch(v),
     )
-}
-
-/// `t` as a dense tensor starting at offset 0, copied only when it is a view.
-fn dense(t: FlexTensor) -> FlexTensor {
-    let n = t.layout().num_elements();
-    if t.is_contiguous() && t.layout().start_offset() == 0 && t.bytes().len() == n * 4 {
-        t
-    } else {
-        t.to_contiguous()
-    }
 }
 
 impl AdamWOps for Flex {

@@ -24,8 +24,8 @@ use burn::tensor::ops::AttentionModuleOptions;
 use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
-use super::flex_rows::{rows_per_task, tensor, values};
-use super::{fused_kernels_apply, simd_math};
+use super::flex_rows::{dense, rows_per_task, tensor, values};
+use super::{fused_kernels_apply, register_grads, simd_math};
 
 /// Attention as one backend operation.
 #[backend_extension(Flex, Autodiff)]
@@ -171,11 +171,14 @@ impl Mask {
     }
 }
 
-/// `S = q kᵀ` as a contiguous `[b, h, tq, tk]` buffer.
-fn scores(q: &FlexTensor, k: &FlexTensor) -> (Vec<f32>, [usize; 4]) {
-    let s = Flex::float_matmul(q.clone(), Flex::float_swap_dims(k.clone(), 2, 3));
-    let dims: [usize; 4] = s.layout().shape().dims();
-    (values(&s).into_owned(), dims)
+/// `S = q kᵀ` as a dense `[b, h, tq, tk]` tensor, worked on in place by the callers.
+fn scores(q: &FlexTensor, k: &FlexTensor) -> (FlexTensor, [usize; 4]) {
+    let s = dense(Flex::float_matmul(
+        q.clone(),
+        Flex::float_swap_dims(k.clone(), 2, 3),
+    ));
+    let dims = s.layout().shape().dims();
+    (s, dims)
 }
 
 /// In place: each row of `s` becomes `softmax(s · scale)` over its unmasked entries; returns
@@ -226,9 +229,9 @@ impl AttentionBackward for Flex {
     ) -> (FlexTensor, FlexTensor) {
         let mask = Mask::read(&mask);
         let (mut p, dims) = scores(&q, &k);
-        let lse = softmax_rows(&mut p, dims, &mask, scale as f32);
+        let lse = softmax_rows(p.storage_mut::<f32>(), dims, &mask, scale as f32);
         let [b, h, tq, _] = dims;
-        let out = Flex::float_matmul(tensor(p, dims.into()), v);
+        let out = Flex::float_matmul(p, v);
         (out, tensor(lse, [b, h, tq].into()))
     }
 
@@ -243,17 +246,13 @@ impl AttentionBackward for Flex {
         scale: f64,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         let mask = Mask::read(&mask);
-        let [_, h, tq, tk] = {
-            let [b, h, tq, _] = q.layout().shape().dims();
-            let [_, _, tk, _] = k.layout().shape().dims();
-            [b, h, tq, tk]
-        };
         let d = q.layout().shape().dims::<4>()[3];
         let scale = scale as f32;
         // P, recomputed from the saved log-sum-exp.
-        let (mut p, dims) = scores(&q, &k);
+        let (mut p, [_, h, tq, tk]) = scores(&q, &k);
         let lse = values(&lse);
-        p.par_chunks_mut(tq * tk)
+        p.storage_mut::<f32>()
+            .par_chunks_mut(tq * tk)
             .zip(lse.par_chunks(tq))
             .enumerate()
             .for_each(|(bh, (plane, lse))| {
@@ -269,9 +268,11 @@ impl AttentionBackward for Flex {
                     }
                 }
             });
-        let p = tensor(p, dims.into());
         let dv = Flex::float_matmul(Flex::float_swap_dims(p.clone(), 2, 3), grad.clone());
-        let dp = Flex::float_matmul(grad.clone(), Flex::float_swap_dims(v, 2, 3));
+        let mut ds = dense(Flex::float_matmul(
+            grad.clone(),
+            Flex::float_swap_dims(v, 2, 3),
+        ));
         // D_i = Σ_d dO ∘ O per query row.
         let (dov, ov) = (values(&grad), values(&out));
         let mut rowdot = vec![0f32; dov.len() / d.max(1)];
@@ -282,8 +283,8 @@ impl AttentionBackward for Flex {
             .for_each(|(r, (a, b))| *r = simd_math::dot(a, b));
         // dS = P (dP − D) · scale, in the dP buffer.
         let pv = values(&p);
-        let mut ds = values(&dp).into_owned();
-        ds.par_chunks_mut(tk)
+        ds.storage_mut::<f32>()
+            .par_chunks_mut(tk)
             .zip(pv.par_chunks(tk).zip(rowdot.par_iter()))
             .with_min_len(rows_per_task(rowdot.len(), tk))
             .for_each(|(dsr, (pr, &dd))| {
@@ -291,7 +292,6 @@ impl AttentionBackward for Flex {
                     *x = pp * (*x - dd) * scale;
                 }
             });
-        let ds = tensor(ds, dims.into());
         let dq = Flex::float_matmul(ds.clone(), k);
         let dk = Flex::float_matmul(Flex::float_swap_dims(ds, 2, 3), q);
         (dq, dk, dv)
@@ -342,16 +342,12 @@ impl<B: Backend + AttentionOps + AttentionBackward, C: CheckpointStrategy> Atten
                 grads: &mut Gradients,
                 _checkpointer: &mut Checkpointer,
             ) {
-                let [node_q, node_k, node_v] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
                 let (q, k, v, mask, out, lse) = ops.state;
                 let (dq, dk, dv) =
                     B::fused_attention_backward(q, k, v, mask, out, lse, grad, self.scale);
-                for (node, g) in [(node_q, dq), (node_k, dk), (node_v, dv)] {
-                    if let Some(node) = node {
-                        grads.register::<B>(node.id, g);
-                    }
-                }
+                let parents = ops.parents.map(|p| p.map(|node| node.id));
+                register_grads::<B, 3>(grads, parents, [dq, dk, dv]);
             }
         }
 

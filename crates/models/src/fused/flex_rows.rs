@@ -17,6 +17,17 @@ pub(crate) fn values(tensor: &FlexTensor) -> Cow<'_, [f32]> {
     }
 }
 
+/// `t` as a dense `f32` tensor starting at offset 0 (its storage is exactly its elements, ready
+/// for `storage_mut`), copied only when it is a view.
+pub(crate) fn dense(t: FlexTensor) -> FlexTensor {
+    let n = t.layout().num_elements();
+    if t.is_contiguous() && t.layout().start_offset() == 0 && t.bytes().len() == n * 4 {
+        t
+    } else {
+        t.to_contiguous()
+    }
+}
+
 /// A contiguous `f32` flex tensor of `shape` holding `data`.
 pub(crate) fn tensor(data: Vec<f32>, shape: Shape) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(data, shape))

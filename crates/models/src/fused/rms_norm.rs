@@ -16,7 +16,7 @@ use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
 use super::flex_rows::{rows_per_task, tensor, values};
-use super::{fused_kernels_apply, simd_math};
+use super::{fused_kernels_apply, register_grads, simd_math};
 
 /// RMSNorm as one backend operation.
 #[backend_extension(Flex, Autodiff)]
@@ -164,16 +164,11 @@ impl<B: Backend + RmsNormOps + RmsNormBackward, C: CheckpointStrategy> RmsNormOp
                 grads: &mut Gradients,
                 _checkpointer: &mut Checkpointer,
             ) {
-                let [node_x, node_gamma] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
                 let (x, gamma) = ops.state;
                 let (dx, dgamma) = B::fused_rms_norm_backward(x, gamma, grad, self.epsilon);
-                if let Some(node) = node_x {
-                    grads.register::<B>(node.id, dx);
-                }
-                if let Some(node) = node_gamma {
-                    grads.register::<B>(node.id, dgamma);
-                }
+                let parents = ops.parents.map(|p| p.map(|node| node.id));
+                register_grads::<B, 2>(grads, parents, [dx, dgamma]);
             }
         }
 

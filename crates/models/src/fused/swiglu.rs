@@ -16,7 +16,7 @@ use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
 use super::flex_rows::{tensor, values};
-use super::{fused_kernels_apply, simd_math};
+use super::{fused_kernels_apply, register_grads, simd_math};
 
 /// Elements per rayon task.
 const CHUNK: usize = 16_384;
@@ -117,16 +117,11 @@ impl<B: Backend + SwigluOps + SwigluBackward, C: CheckpointStrategy> SwigluOps f
                 grads: &mut Gradients,
                 _checkpointer: &mut Checkpointer,
             ) {
-                let [node_gate, node_up] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
                 let (gate, up) = ops.state;
                 let (d_gate, d_up) = B::fused_swiglu_backward(gate, up, grad);
-                if let Some(node) = node_gate {
-                    grads.register::<B>(node.id, d_gate);
-                }
-                if let Some(node) = node_up {
-                    grads.register::<B>(node.id, d_up);
-                }
+                let parents = ops.parents.map(|p| p.map(|node| node.id));
+                register_grads::<B, 2>(grads, parents, [d_gate, d_up]);
             }
         }
 
