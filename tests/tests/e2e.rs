@@ -14,6 +14,8 @@ mod grpo_resume;
 mod personalization;
 #[path = "e2e/personalization_study.rs"]
 mod personalization_study;
+#[path = "e2e/qlora.rs"]
+mod qlora;
 #[path = "e2e/serve.rs"]
 mod serve;
 #[path = "e2e/t2i.rs"]

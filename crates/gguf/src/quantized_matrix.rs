@@ -172,6 +172,60 @@ impl QuantizedMatrix {
         &self.data
     }
 
+    /// Bytes per row (`cols / block_size` blocks).
+    pub fn row_bytes(&self) -> usize {
+        self.data.len().checked_div(self.rows).unwrap_or(0)
+    }
+
+    /// Rows `rows` as f32 into `out` (`rows.len() × cols`, row-major), bit-identical to
+    /// [`crate::dequantize`] of those rows.
+    ///
+    /// # Errors
+    /// [`GgufError::QuantizedMatrix`] when `rows` is out of range or `out` has the wrong length.
+    pub fn dequantize_rows(&self, rows: Range<usize>, out: &mut [f32]) -> Result<()> {
+        if rows.start > rows.end || rows.end > self.rows {
+            return Err(self.error(format!("dequantize_rows: rows {rows:?} out of range")));
+        }
+        if out.len() != rows.len() * self.cols {
+            return Err(self.error(format!(
+                "dequantize_rows: out has {} elements, expected {} rows × {} cols",
+                out.len(),
+                rows.len(),
+                self.cols
+            )));
+        }
+        let row_bytes = self.row_bytes();
+        dequantize(
+            self.ggml_type,
+            &self.data[rows.start * row_bytes..rows.end * row_bytes],
+            out,
+        )
+    }
+
+    /// The matrix whose row `i` is row `order[i]` of this one (blocks copied, not requantized).
+    ///
+    /// # Errors
+    /// [`GgufError::QuantizedMatrix`] when `order` does not have `rows` entries or names a row
+    /// out of range.
+    pub fn reorder_rows(&self, order: &[usize]) -> Result<Self> {
+        if order.len() != self.rows {
+            return Err(self.error(format!(
+                "reorder_rows: {} indices for {} rows",
+                order.len(),
+                self.rows
+            )));
+        }
+        let row_bytes = self.row_bytes();
+        let mut data = Vec::with_capacity(self.data.len());
+        for &r in order {
+            if r >= self.rows {
+                return Err(self.error(format!("reorder_rows: row {r} out of range")));
+            }
+            data.extend_from_slice(&self.data[r * row_bytes..(r + 1) * row_bytes]);
+        }
+        Self::new(self.ggml_type, self.rows, self.cols, data)
+    }
+
     /// The whole matrix as f32, row-major `rows × cols`, bit-identical to [`crate::dequantize`].
     pub fn dequantize(&self) -> Vec<f32> {
         let mut out = vec![0.0; self.rows * self.cols];

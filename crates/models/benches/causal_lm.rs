@@ -142,7 +142,15 @@ fn train_tokens_per_s(config: LlamaConfig) -> f64 {
         let comp = Tensor::<2, Int>::from_data(TensorData::new(comp.clone(), [b, t]), &device);
         let out = model.completion_logprobs(ids, attn, comp).unwrap();
         let grads = out.summed.mean().backward();
-        let g = model.model.embed_tokens.weight.val().grad(&grads).unwrap();
+        let g = model
+            .model
+            .embed_tokens
+            .dense()
+            .unwrap()
+            .weight
+            .val()
+            .grad(&grads)
+            .unwrap();
         let _ = g.into_data();
     };
     step();

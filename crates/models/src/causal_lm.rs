@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use burn::nn::Linear;
 use burn::prelude::*;
 
+use crate::base_linear::BaseLinear;
 use crate::checkpoint::{CONFIG_FILE, CheckpointWeights, SaveDtype, write_checkpoint};
 use crate::error::{ModelError, Result};
 use crate::kv_cache::KvCache;
@@ -12,7 +12,8 @@ use crate::llama::LlamaConfig;
 use crate::llama::LlamaModel;
 use crate::lora::{LoraAdapter, LoraConfig, project};
 use crate::mask::AttentionLayout;
-use crate::weights::{NamedTensor, RandomWeights, WeightSource, export_linear, load_linear};
+use crate::quantized::QuantizedPath;
+use crate::weights::{NamedTensor, RandomWeights, WeightSource, load_base_linear};
 
 /// A Llama-family decoder with its LM head, loadable from and savable to HF checkpoints.
 ///
@@ -23,7 +24,7 @@ pub struct CausalLm {
     /// The decoder trunk (HF `model.*`).
     pub model: LlamaModel,
     /// The LM head `[hidden, vocab]`; `None` when tied to the embeddings.
-    pub lm_head: Option<Linear>,
+    pub lm_head: Option<BaseLinear>,
     /// LoRA adapter of `lm_head` (none unless attached, see [`crate::LoraConfig`]).
     pub lm_head_lora: Option<LoraAdapter>,
     #[module(skip)]
@@ -65,7 +66,7 @@ impl CausalLm {
         let lm_head = if config.tie_word_embeddings {
             None
         } else {
-            Some(load_linear(
+            Some(load_base_linear(
                 src,
                 "lm_head",
                 config.hidden_size,
@@ -83,6 +84,22 @@ impl CausalLm {
         })
     }
 
+    /// The device its parameters live on (an autodiff device for a model being trained).
+    pub fn device(&self) -> Device {
+        self.model.norm.gamma.val().device()
+    }
+
+    /// Whether the parameters are autodiff tensors (a model loaded for training).
+    pub fn is_autodiff(&self) -> bool {
+        self.model.norm.gamma.val().is_autodiff()
+    }
+
+    /// Whether any base weight is kept quantized (loaded with
+    /// [`crate::LoadOptions::keep_quantized`]): such a model trains through adapters only.
+    pub fn is_quantized(&self) -> bool {
+        self.model.is_quantized() || self.lm_head.as_ref().is_some_and(BaseLinear::is_quantized)
+    }
+
     /// The configuration the model was built from.
     pub fn config(&self) -> &LlamaConfig {
         &self.config
@@ -98,7 +115,7 @@ impl CausalLm {
         let mut out = Vec::new();
         self.model.export("model", &mut out)?;
         if let Some(head) = &self.lm_head {
-            export_linear(head, "lm_head", &mut out)?;
+            head.export("lm_head", &mut out)?;
         }
         Ok(out)
     }
@@ -165,12 +182,24 @@ impl CausalLm {
     /// - hidden: `[..., hidden]`
     /// - output: `[..., vocab]`
     pub fn logits_from_hidden<const D: usize>(&self, hidden: Tensor<D>) -> Tensor<D> {
+        self.logits_from_hidden_path(hidden, QuantizedPath::Exact)
+    }
+
+    /// [`CausalLm::logits_from_hidden`] with a quantized head's kernels chosen by `path`.
+    pub(crate) fn logits_from_hidden_path<const D: usize>(
+        &self,
+        hidden: Tensor<D>,
+        path: QuantizedPath,
+    ) -> Tensor<D> {
         match &self.lm_head {
-            Some(head) => project(head, self.lm_head_lora.as_ref(), hidden),
+            Some(head) => project(head, self.lm_head_lora.as_ref(), hidden, path),
             None => {
-                let w = self.model.embed_tokens.weight.val().transpose();
                 let rows = crate::folded_rows::fold_rows(hidden);
-                rows.unfold(burn::tensor::module::linear(rows.values.clone(), w, None))
+                rows.unfold(
+                    self.model
+                        .embed_tokens
+                        .tied_logits(rows.values.clone(), path),
+                )
             }
         }
     }
@@ -205,7 +234,7 @@ impl CausalLm {
         cache: &mut KvCache,
     ) -> Result<Tensor<3>> {
         let hidden = self.forward_cached_hidden(input_ids, attention_mask, cache)?;
-        Ok(self.logits_from_hidden(hidden))
+        Ok(self.logits_from_hidden_path(hidden, QuantizedPath::Decode))
     }
 
     /// [`CausalLm::forward_cached`] without the LM head: `[b, t, hidden]`.

@@ -16,7 +16,7 @@
 
 mod adamw;
 mod attention;
-mod flex_rows;
+pub(crate) mod flex_rows;
 mod rms_norm;
 mod rope;
 mod simd_math;
@@ -41,6 +41,11 @@ pub use token_logprobs::token_logprobs;
 /// the fused kernels handle (elsewhere the functions of this module compose burn operations).
 pub fn fused_kernels_apply<const D: usize>(tensor: &Tensor<D>) -> bool {
     tensor.dtype() == DType::F32 && on_flex(tensor.device().as_dispatch())
+}
+
+/// Whether `device` is the `flex` CPU backend (directly or under autodiff).
+pub(crate) fn device_is_flex(device: &Device) -> bool {
+    on_flex(device.as_dispatch())
 }
 
 fn on_flex(device: &DispatchDevice) -> bool {

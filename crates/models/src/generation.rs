@@ -4,6 +4,7 @@ use burn::prelude::*;
 
 use crate::causal_lm::CausalLm;
 use crate::error::{ModelError, Result};
+use crate::quantized::QuantizedPath;
 use prefopt_core::SplitMix64;
 
 use crate::sampling::{SamplingParams, select_token};
@@ -117,7 +118,7 @@ impl CausalLm {
             .unwrap_or(0);
         let params = SamplingParams::from(config);
         let mut rng = SplitMix64::new(config.seed);
-        let device = self.model.embed_tokens.weight.val().device();
+        let device = self.device();
 
         // Prefill the P prompts once, left-padded.
         let len = prompts.iter().map(Vec::len).max().unwrap_or(0);
@@ -157,7 +158,7 @@ impl CausalLm {
             finished: vec![false; b],
         };
         for step in 0..config.max_new_tokens {
-            let logits = read_back(self.logits_from_hidden(last))?;
+            let logits = read_back(self.logits_from_hidden_path(last, QuantizedPath::Decode))?;
             let mut next = vec![pad as i64; b];
             let mut next_mask = vec![0i64; b];
             for row in 0..b {

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod base_linear;
 mod batched_generation;
 mod causal_lm;
 mod checkpoint;
@@ -12,14 +13,18 @@ mod generation;
 mod gguf;
 mod kv_cache;
 mod llama;
+mod load_options;
 mod logprobs;
 mod lora;
 mod mask;
+pub mod quantized;
 mod sampling;
 mod scored_positions;
 mod sequence_classifier;
+mod token_embedding;
 mod weights;
 
+pub use base_linear::BaseLinear;
 pub use batched_generation::{BatchSeeds, BatchedGenerationConfig};
 pub use causal_lm::CausalLm;
 pub use checkpoint::{CONFIG_FILE, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, SaveDtype};
@@ -44,6 +49,7 @@ pub use llama::{
     DecoderLayer, LlamaAttention, LlamaConfig, LlamaMlp, LlamaModel, RopeScaling,
     SUPPORTED_MODEL_TYPES,
 };
+pub use load_options::LoadOptions;
 pub use logprobs::CompletionLogProbs;
 pub use lora::{
     ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, LORA_TARGET_MODULES, LoraAdapter, LoraConfig,
@@ -51,3 +57,4 @@ pub use lora::{
 };
 pub use sampling::{SamplingParams, select_token};
 pub use sequence_classifier::SequenceClassifier;
+pub use token_embedding::TokenEmbedding;

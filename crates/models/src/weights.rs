@@ -5,13 +5,23 @@ use burn::module::Param;
 use burn::nn::{Embedding, Linear, RmsNorm};
 use burn::prelude::*;
 
+use crate::base_linear::BaseLinear;
 use crate::error::{ModelError, Result};
+use crate::quantized::{QuantizedEmbedding, QuantizedLinear, QuantizedWeight};
+use crate::token_embedding::TokenEmbedding;
 use prefopt_core::SplitMix64;
 
 /// A supplier of named f32 tensors in HF layout (`Linear` weights `[out, in]`).
 pub(crate) trait WeightSource {
     /// The tensor `name`, checked to have `shape`, as row-major f32.
     fn take(&mut self, name: &str, shape: &[usize]) -> Result<Vec<f32>>;
+
+    /// The 2-d tensor `name` (`shape = [out, in]`) kept in its quantized storage, when this
+    /// source keeps weights quantized and the tensor is stored quantized; `None` to read it
+    /// with [`WeightSource::take`] instead.
+    fn take_quantized(&mut self, _name: &str, _shape: &[usize]) -> Result<Option<QuantizedWeight>> {
+        Ok(None)
+    }
 }
 
 /// Seeded random weights (normal, std 0.02; norms at 1), for benchmarks and tests.
@@ -86,6 +96,42 @@ pub(crate) fn load_linear(
         None
     };
     Ok(Linear { weight, bias })
+}
+
+/// Loads an HF `nn.Linear` kept quantized when the source keeps `{prefix}.weight` quantized,
+/// else as [`load_linear`].
+pub(crate) fn load_base_linear(
+    src: &mut dyn WeightSource,
+    prefix: &str,
+    d_in: usize,
+    d_out: usize,
+    bias: bool,
+    device: &Device,
+) -> Result<BaseLinear> {
+    let Some(weight) = src.take_quantized(&format!("{prefix}.weight"), &[d_out, d_in])? else {
+        return load_linear(src, prefix, d_in, d_out, bias, device).map(BaseLinear::Dense);
+    };
+    let bias = if bias {
+        let b = src.take(&format!("{prefix}.bias"), &[d_out])?;
+        Some(Param::from_data(TensorData::new(b, [d_out]), device))
+    } else {
+        None
+    };
+    Ok(BaseLinear::Quantized(QuantizedLinear::new(weight, bias)))
+}
+
+/// Loads a token embedding table kept quantized when the source keeps it so, else in f32.
+pub(crate) fn load_token_embedding(
+    src: &mut dyn WeightSource,
+    name: &str,
+    vocab: usize,
+    d: usize,
+    device: &Device,
+) -> Result<TokenEmbedding> {
+    match src.take_quantized(name, &[vocab, d])? {
+        Some(weight) => Ok(TokenEmbedding::Quantized(QuantizedEmbedding::new(weight))),
+        None => load_embedding(src, name, vocab, d, device).map(TokenEmbedding::Dense),
+    }
 }
 
 pub(crate) fn export_linear(lin: &Linear, prefix: &str, out: &mut Vec<NamedTensor>) -> Result<()> {

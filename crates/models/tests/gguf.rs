@@ -10,24 +10,24 @@ use prefopt_testkit::{Tolerance, assert_all_close};
 
 use crate::fixtures::device;
 
-fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/gguf")
         .join(name)
 }
 
-fn reference() -> serde_json::Value {
+pub(crate) fn reference() -> serde_json::Value {
     let text = std::fs::read_to_string(fixture("reference.json")).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
-fn input_ids(reference: &serde_json::Value) -> Tensor<2, Int> {
+pub(crate) fn input_ids(reference: &serde_json::Value) -> Tensor<2, Int> {
     let rows: Vec<Vec<i64>> = serde_json::from_value(reference["input_ids"].clone()).unwrap();
     let (b, t) = (rows.len(), rows[0].len());
     Tensor::from_data(TensorData::new(rows.concat(), [b, t]), &device())
 }
 
-fn logits(model: &CausalLm, ids: Tensor<2, Int>) -> Vec<f64> {
+pub(crate) fn logits(model: &CausalLm, ids: Tensor<2, Int>) -> Vec<f64> {
     model
         .forward(ids, None)
         .unwrap()
@@ -38,7 +38,7 @@ fn logits(model: &CausalLm, ids: Tensor<2, Int>) -> Vec<f64> {
         .collect()
 }
 
-fn flat(value: &serde_json::Value) -> Vec<f64> {
+pub(crate) fn flat(value: &serde_json::Value) -> Vec<f64> {
     match value {
         serde_json::Value::Array(items) => items.iter().flat_map(flat).collect(),
         v => vec![v.as_f64().unwrap()],

@@ -132,6 +132,7 @@ fn gradients_reach_every_parameter_kind() {
     let head = model
         .lm_head
         .as_ref()
+        .and_then(|h| h.dense())
         .unwrap()
         .weight
         .val()
@@ -140,6 +141,8 @@ fn gradients_reach_every_parameter_kind() {
     let q_bias = model.model.layers[0]
         .self_attn
         .q_proj
+        .dense()
+        .unwrap()
         .bias
         .as_ref()
         .unwrap()
@@ -149,6 +152,8 @@ fn gradients_reach_every_parameter_kind() {
     let emb = model
         .model
         .embed_tokens
+        .dense()
+        .unwrap()
         .weight
         .val()
         .grad(&grads)

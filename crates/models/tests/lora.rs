@@ -245,14 +245,31 @@ fn fresh_adapters_start_at_the_base_and_only_they_get_gradients() {
         "adapter B gets a gradient"
     );
     assert!(
-        attn.q_proj.weight.val().grad(&grads).is_none(),
+        attn.q_proj
+            .dense()
+            .unwrap()
+            .weight
+            .val()
+            .grad(&grads)
+            .is_none(),
         "base q_proj is frozen"
     );
-    assert!(model.model.embed_tokens.weight.val().grad(&grads).is_none());
+    assert!(
+        model
+            .model
+            .embed_tokens
+            .dense()
+            .unwrap()
+            .weight
+            .val()
+            .grad(&grads)
+            .is_none()
+    );
     assert!(
         model
             .lm_head
             .as_ref()
+            .and_then(|h| h.dense())
             .unwrap()
             .weight
             .val()

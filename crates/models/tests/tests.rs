@@ -14,3 +14,4 @@ mod gguf_smollm2;
 mod logprobs;
 mod lora;
 mod parity;
+mod quantized;

@@ -121,6 +121,8 @@ fn embed(policy: &prefopt_models::CausalLm) -> Vec<f32> {
     policy
         .model
         .embed_tokens
+        .dense()
+        .unwrap()
         .weight
         .val()
         .try_into_vec_as::<f32>()

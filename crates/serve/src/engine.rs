@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use burn::prelude::Device;
 use prefopt_data::Tokenizer;
-use prefopt_models::{CausalLm, GenerationConfig};
+use prefopt_models::{CausalLm, GenerationConfig, LoadOptions};
 
 use crate::api_error::ApiError;
 use crate::batch_plan::{BatchKey, rows};
@@ -27,8 +27,9 @@ pub struct Engine {
 impl Engine {
     /// Loads a Hugging Face checkpoint directory (`config.json`, `model.safetensors`, the
     /// tokenizer files) or a `.gguf` file (weights dequantized to f32, tokenizer and chat
-    /// template from its metadata) onto `device`; the tokenizer comes from `tokenizer` when
-    /// given, and `chat_template` selects a named template.
+    /// template from its metadata; kept quantized with [`LoadOptions::keep_quantized`]) onto
+    /// `device`; the tokenizer comes from `tokenizer` when given, and `chat_template` selects a
+    /// named template.
     ///
     /// # Errors
     /// [`ServeError::UnsupportedModel`] for a path that does not exist, and every loading
@@ -39,6 +40,7 @@ impl Engine {
         tokenizer: Option<&Path>,
         chat_template: Option<&str>,
         device: &Device,
+        options: &LoadOptions,
     ) -> Result<Self> {
         let unsupported = |reason: &str| ServeError::UnsupportedModel {
             path: model.to_path_buf(),
@@ -48,7 +50,7 @@ impl Engine {
             return Err(unsupported("does not exist"));
         }
         let tokenizer = prefopt_train::load_tokenizer(tokenizer.unwrap_or(model), chat_template)?;
-        let model = CausalLm::load(model, device)?;
+        let model = CausalLm::load_with(model, device, options)?;
         Self::new(model, tokenizer)
     }
 

@@ -65,18 +65,37 @@ impl ParamIds {
     }
 }
 
+/// Enum modules (a projection that is `Dense` or `Quantized`) add their variant as a path
+/// level; it is left out, so a path names the parameter whichever form its layer has
+/// (`model.layers.0.self_attn.q_proj.weight`).
+fn is_variant(container_type: &str) -> bool {
+    container_type.starts_with("Enum:")
+}
+
+fn enter(path: &mut Vec<String>, name: &str, container_type: &str) {
+    if !is_variant(container_type) {
+        path.push(name.to_string());
+    }
+}
+
+fn exit(path: &mut Vec<String>, container_type: &str) {
+    if !is_variant(container_type) {
+        path.pop();
+    }
+}
+
 struct Collect {
     path: Vec<String>,
     ids: BTreeMap<String, u64>,
 }
 
 impl ModuleVisitor for Collect {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        enter(&mut self.path, name, container_type);
     }
 
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
+    fn exit_module(&mut self, _name: &str, container_type: &str) {
+        exit(&mut self.path, container_type);
     }
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
@@ -91,12 +110,12 @@ struct Assign<'a> {
 }
 
 impl ModuleMapper for Assign<'_> {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        enter(&mut self.path, name, container_type);
     }
 
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
+    fn exit_module(&mut self, _name: &str, container_type: &str) {
+        exit(&mut self.path, container_type);
     }
 
     fn map_float<const D: usize>(&mut self, mut param: Param<Tensor<D>>) -> Param<Tensor<D>> {

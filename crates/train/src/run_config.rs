@@ -80,9 +80,20 @@ pub struct ModelSection {
     pub ref_path: Option<PathBuf>,
     /// Name of the chat template to use when `tokenizer_config.json` has several.
     pub chat_template: Option<String>,
+    /// Keep a GGUF base's quantized weights in their block format (CPU backend): QLoRA-style
+    /// training, the adapters in f32 on the frozen quantized base, whose adapters-off forward
+    /// is also the reference. Needs `[lora]`.
+    pub keep_quantized: bool,
 }
 
 impl ModelSection {
+    /// How the base model files are loaded.
+    pub fn load_options(&self) -> prefopt_models::LoadOptions {
+        prefopt_models::LoadOptions {
+            keep_quantized: self.keep_quantized,
+        }
+    }
+
     /// The tokenizer directory.
     pub fn tokenizer_dir(&self) -> &Path {
         self.tokenizer.as_deref().unwrap_or(&self.path)
@@ -224,6 +235,12 @@ impl RunConfig {
         }
         if self.data.train.as_os_str().is_empty() {
             return Err(invalid("data.train", "is required"));
+        }
+        if self.model.keep_quantized && self.lora.is_none() {
+            return Err(invalid(
+                "model.keep_quantized",
+                "a quantized base is frozen and trains through LoRA adapters only; add a [lora] section",
+            ));
         }
         if self.data.per_device_eval_batch_size == 0 {
             return Err(invalid("data.per_device_eval_batch_size", "must be >= 1"));

@@ -200,7 +200,7 @@ fn setup(
     let collator = Collator::new(pad_id).with_truncation(data_options.truncation);
     if config.needs_frozen_data_model(method) {
         let dir = config.model.reference_dir();
-        let frozen = CausalLm::load(dir, device)?;
+        let frozen = CausalLm::load_with(dir, device, &config.model.load_options())?;
         frozen.check_vocab(tokenizer.vocab_size())?;
         tracing::info!(model = %dir.display(), "frozen data model for the fixed data-side effect");
         objective = objective.with_frozen(frozen, device.clone());
@@ -293,7 +293,7 @@ fn load_policy(
     optimizer: AdamW,
     state_hash: String,
 ) -> Result<(CausalLm, AdamW, TrainerState, Option<PathBuf>)> {
-    let base = CausalLm::load(&config.model.path, autodiff)?;
+    let base = CausalLm::load_with(&config.model.path, autodiff, &config.model.load_options())?;
     let Some(dir) = resume_from else {
         let model = match &config.lora {
             Some(lora) => base.with_lora(&lora.adapter_config(), config.training.seed)?,

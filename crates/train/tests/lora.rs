@@ -385,8 +385,16 @@ fn the_optimizer_holds_only_adapter_parameters() {
         .unwrap()
         .with_lora(&config, 5)
         .unwrap();
-    let base_q = values(model.model.layers[0].self_attn.q_proj.weight.val());
-    let base_emb = values(model.model.embed_tokens.weight.val());
+    let base_q = values(
+        model.model.layers[0]
+            .self_attn
+            .q_proj
+            .dense()
+            .unwrap()
+            .weight
+            .val(),
+    );
+    let base_emb = values(model.model.embed_tokens.dense().unwrap().weight.val());
     let ids = Tensor::<2, Int>::from_data(TensorData::new(vec![3i64, 9, 27, 81], [1, 4]), &device);
     // B = 0 gives A no gradient on the first step; a loss on the logits still reaches B.
     let loss = model.forward(ids, None).unwrap().powf_scalar(2.0).mean();
@@ -413,10 +421,21 @@ fn the_optimizer_holds_only_adapter_parameters() {
     );
     // Weight decay would have moved any base tensor the optimizer saw.
     assert_eq!(
-        values(model.model.layers[0].self_attn.q_proj.weight.val()),
+        values(
+            model.model.layers[0]
+                .self_attn
+                .q_proj
+                .dense()
+                .unwrap()
+                .weight
+                .val()
+        ),
         base_q
     );
-    assert_eq!(values(model.model.embed_tokens.weight.val()), base_emb);
+    assert_eq!(
+        values(model.model.embed_tokens.dense().unwrap().weight.val()),
+        base_emb
+    );
     let b = first_q_lora_b(&model);
     assert!(b.iter().any(|v| *v != 0.0), "adapter B did not move");
     let _ = model.valid();

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use prefopt_data::Tokenizer;
-use prefopt_models::{BatchSeeds, BatchedGenerationConfig, CausalLm, GenerationConfig};
+use prefopt_models::{
+    BatchSeeds, BatchedGenerationConfig, CausalLm, GenerationConfig, LoadOptions,
+};
 pub use prefopt_train::Completion;
 use prefopt_train::{CompletionOptions, complete_prompts, write_completions};
 
@@ -45,7 +47,8 @@ pub struct GenerationArgs {
 /// Arguments of `prefopt generate`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GenerateArgs {
-    /// HF checkpoint directory (a `checkpoint-N/` or a final `output_dir`).
+    /// HF checkpoint directory (a `checkpoint-N/` or a final `output_dir`), a PEFT adapter
+    /// directory, or a `.gguf` file.
     #[arg(long)]
     pub model: PathBuf,
     /// Tokenizer directory (default: the model directory).
@@ -60,6 +63,10 @@ pub struct GenerateArgs {
     /// Device: cpu, wgpu[:N], vulkan[:N], metal[:N], cuda[:N].
     #[arg(long, default_value = "cpu")]
     pub device: DeviceChoice,
+    /// Keep a `.gguf` model's quantized weights quantized (CPU): decoding runs llama.cpp-style
+    /// integer kernels and the model holds no f32 copy of them.
+    #[arg(long)]
+    pub keep_quantized: bool,
     /// Sampling options.
     #[command(flatten)]
     pub generation: GenerationArgs,
@@ -112,7 +119,10 @@ pub(crate) fn complete(
 pub fn run(args: &GenerateArgs) -> anyhow::Result<Vec<Completion>> {
     let device = args.device.device()?;
     let tokenizer = load_tokenizer(&args.model, args.tokenizer.as_deref())?;
-    let model = CausalLm::load(&args.model, &device)
+    let options = LoadOptions {
+        keep_quantized: args.keep_quantized,
+    };
+    let model = CausalLm::load_with(&args.model, &device, &options)
         .with_context(|| format!("cannot load the model `{}`", args.model.display()))?;
     model.check_vocab(tokenizer.vocab_size())?;
     let completions = complete(&model, &tokenizer, &args.prompts, &args.generation)?;

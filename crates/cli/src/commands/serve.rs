@@ -30,6 +30,11 @@ pub struct ServeArgs {
     /// Device: cpu, wgpu[:N], vulkan[:N], metal[:N], cuda[:N].
     #[arg(long, default_value = "cpu")]
     pub device: DeviceChoice,
+    /// Keep a `.gguf` model's quantized weights quantized (CPU): decoding runs llama.cpp-style
+    /// integer kernels and the model holds no f32 copy of them.
+    #[arg(long)]
+    pub keep_quantized: bool,
+
     /// Rows generated together at most (a sampled request counts its `n`); also the largest
     /// `n` accepted.
     #[arg(long, default_value_t = 8)]
@@ -90,6 +95,9 @@ pub fn start(args: &ServeArgs) -> anyhow::Result<ServerHandle> {
         args.tokenizer.as_deref(),
         args.chat_template.as_deref(),
         &device,
+        &prefopt_models::LoadOptions {
+            keep_quantized: args.keep_quantized,
+        },
     )
     .with_context(|| format!("cannot load the model `{}`", args.model.display()))?;
     Ok(config.start(engine)?)

@@ -2,9 +2,10 @@
 
 use std::collections::HashSet;
 
-use prefopt_gguf::GgufFile;
+use prefopt_gguf::{GgmlType, GgufFile, QuantizedMatrix};
 
 use crate::error::{ModelError, Result};
+use crate::quantized::QuantizedWeight;
 use crate::weights::WeightSource;
 
 /// Tensors of a GGUF file that the model never reads but that are expected: the RoPE divisors
@@ -57,20 +58,25 @@ pub fn unpermute_rows(data: &[f32], rows: usize, cols: usize, n_heads: usize) ->
         "unpermute_rows: {rows} rows x {cols} cols ({} values) with {n_heads} heads",
         data.len()
     );
-    let d = rows / n_heads;
-    let half = d / 2;
-    let mut out = vec![0f32; data.len()];
-    for h in 0..n_heads {
-        for j in 0..2 {
-            for i in 0..half {
-                let dst = h * d + j * half + i;
-                let src = h * d + 2 * i + j;
-                out[dst * cols..(dst + 1) * cols]
-                    .copy_from_slice(&data[src * cols..(src + 1) * cols]);
-            }
-        }
+    let mut out = Vec::with_capacity(data.len());
+    for src in unpermuted_order(rows, n_heads) {
+        out.extend_from_slice(&data[src * cols..(src + 1) * cols]);
     }
     out
+}
+
+/// For each HF row, the GGUF row it comes from (see [`unpermute_rows`]); `rows` is a multiple
+/// of `2 · n_heads`.
+fn unpermuted_order(rows: usize, n_heads: usize) -> Vec<usize> {
+    let d = rows / n_heads;
+    let half = d / 2;
+    (0..rows)
+        .map(|dst| {
+            let (h, k) = (dst / d, dst % d);
+            let (j, i) = (k / half, k % half);
+            h * d + 2 * i + j
+        })
+        .collect()
 }
 
 /// The tensors of a Llama GGUF, served to the model loaders by HF name.
@@ -79,17 +85,68 @@ pub(crate) struct GgufWeights<'a> {
     file: &'a GgufFile,
     n_heads: usize,
     n_kv_heads: usize,
+    keep_quantized: bool,
     taken: HashSet<String>,
 }
 
 impl<'a> GgufWeights<'a> {
-    pub fn new(file: &'a GgufFile, n_heads: usize, n_kv_heads: usize) -> Self {
+    /// Serves `file`'s tensors; with `keep_quantized`, quantized 2-d weights stay in their
+    /// block format ([`WeightSource::take_quantized`]).
+    pub fn new(
+        file: &'a GgufFile,
+        n_heads: usize,
+        n_kv_heads: usize,
+        keep_quantized: bool,
+    ) -> Self {
         Self {
             file,
             n_heads,
             n_kv_heads,
+            keep_quantized,
             taken: HashSet::new(),
         }
+    }
+
+    /// The GGUF name, its per-head row permutation (as a head count), after checking that
+    /// the tensor exists with `shape`.
+    fn locate(&self, name: &str, shape: &[usize]) -> Result<(String, Option<usize>)> {
+        let path = self.file.path().to_path_buf();
+        let (gguf, permute) = gguf_name(name).ok_or_else(|| ModelError::MissingTensor {
+            path: path.clone(),
+            tensor: format!("{name} (no llama.cpp name for it)"),
+        })?;
+        let info = self
+            .file
+            .tensor(&gguf)
+            .ok_or_else(|| ModelError::MissingTensor {
+                path: path.clone(),
+                tensor: format!("{gguf} (HF `{name}`)"),
+            })?;
+        if info.shape() != shape {
+            return Err(ModelError::ShapeMismatch {
+                path,
+                tensor: format!("{gguf} (HF `{name}`)"),
+                expected: shape.to_vec(),
+                found: info.shape(),
+            });
+        }
+        let Some(is_query) = permute else {
+            return Ok((gguf, None));
+        };
+        let heads = if is_query {
+            self.n_heads
+        } else {
+            self.n_kv_heads
+        };
+        if !shape[0].is_multiple_of(2 * heads) {
+            return Err(ModelError::ShapeMismatch {
+                path,
+                tensor: format!("{gguf} (HF `{name}`): rows not a multiple of 2 x {heads} heads"),
+                expected: shape.to_vec(),
+                found: info.shape(),
+            });
+        }
+        Ok((gguf, Some(heads)))
     }
 
     /// Fails when the file holds tensors the model did not read (a layout this loader does
@@ -123,49 +180,34 @@ impl<'a> GgufWeights<'a> {
 
 impl WeightSource for GgufWeights<'_> {
     fn take(&mut self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
-        let path = self.file.path().to_path_buf();
-        let (gguf, permute) = gguf_name(name).ok_or_else(|| ModelError::MissingTensor {
-            path: path.clone(),
-            tensor: format!("{name} (no llama.cpp name for it)"),
-        })?;
-        let info = self
-            .file
-            .tensor(&gguf)
-            .ok_or_else(|| ModelError::MissingTensor {
-                path: path.clone(),
-                tensor: format!("{gguf} (HF `{name}`)"),
-            })?;
-        if info.shape() != shape {
-            return Err(ModelError::ShapeMismatch {
-                path,
-                tensor: format!("{gguf} (HF `{name}`)"),
-                expected: shape.to_vec(),
-                found: info.shape(),
-            });
-        }
+        let (gguf, heads) = self.locate(name, shape)?;
         let mut data = self.file.tensor_f32(&gguf)?;
-        if let Some(is_query) = permute {
-            let heads = if is_query {
-                self.n_heads
-            } else {
-                self.n_kv_heads
-            };
-            let rows = shape[0];
+        if let Some(heads) = heads {
             let cols = shape.get(1).copied().unwrap_or(1);
-            if !rows.is_multiple_of(2 * heads) {
-                return Err(ModelError::ShapeMismatch {
-                    path,
-                    tensor: format!(
-                        "{gguf} (HF `{name}`): rows not a multiple of 2 x {heads} heads"
-                    ),
-                    expected: shape.to_vec(),
-                    found: info.shape(),
-                });
-            }
-            data = unpermute_rows(&data, rows, cols, heads);
+            data = unpermute_rows(&data, shape[0], cols, heads);
         }
         self.taken.insert(gguf);
         Ok(data)
+    }
+
+    fn take_quantized(&mut self, name: &str, shape: &[usize]) -> Result<Option<QuantizedWeight>> {
+        if !self.keep_quantized || shape.len() != 2 {
+            return Ok(None);
+        }
+        let (gguf, heads) = self.locate(name, shape)?;
+        let stored = self.file.tensor(&gguf).map(|t| t.ggml_type);
+        if matches!(
+            stored,
+            Some(GgmlType::F32 | GgmlType::F16 | GgmlType::BF16) | None
+        ) {
+            return Ok(None);
+        }
+        let mut matrix = QuantizedMatrix::from_tensor(self.file, &gguf)?;
+        if let Some(heads) = heads {
+            matrix = matrix.reorder_rows(&unpermuted_order(shape[0], heads))?;
+        }
+        self.taken.insert(gguf);
+        Ok(Some(QuantizedWeight::new(matrix)))
     }
 }
 

@@ -1,26 +1,27 @@
 //! Grouped-query self-attention with rotate-half RoPE (Llama, Mistral, Qwen2).
 
-use burn::nn::Linear;
 use burn::prelude::*;
 
 use super::config::LlamaConfig;
 use super::rope::RopeTables;
+use crate::base_linear::BaseLinear;
 use crate::error::Result;
 use crate::kv_cache::LayerCache;
 use crate::lora::{LoraAdapter, LoraSlot, project};
-use crate::weights::{NamedTensor, WeightSource, export_linear, load_linear};
+use crate::quantized::quantized_path;
+use crate::weights::{NamedTensor, WeightSource, load_base_linear};
 
 /// `self_attn` of a decoder layer: `q_proj`, `k_proj`, `v_proj`, `o_proj` (HF names).
 #[derive(Module, Debug)]
 pub struct LlamaAttention {
     /// Query projection `hidden -> heads * head_dim`.
-    pub q_proj: Linear,
+    pub q_proj: BaseLinear,
     /// Key projection `hidden -> kv_heads * head_dim`.
-    pub k_proj: Linear,
+    pub k_proj: BaseLinear,
     /// Value projection `hidden -> kv_heads * head_dim`.
-    pub v_proj: Linear,
+    pub v_proj: BaseLinear,
     /// Output projection `heads * head_dim -> hidden`.
-    pub o_proj: Linear,
+    pub o_proj: BaseLinear,
     /// LoRA adapter of `q_proj` (none unless attached, see [`crate::LoraConfig`]).
     pub q_proj_lora: Option<LoraAdapter>,
     /// LoRA adapter of `k_proj`.
@@ -43,7 +44,7 @@ impl LlamaAttention {
     ) -> Result<Self> {
         let (h, kv, d) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim);
         Ok(Self {
-            q_proj: load_linear(
+            q_proj: load_base_linear(
                 src,
                 &format!("{prefix}.q_proj"),
                 c.hidden_size,
@@ -51,7 +52,7 @@ impl LlamaAttention {
                 c.qkv_bias,
                 device,
             )?,
-            k_proj: load_linear(
+            k_proj: load_base_linear(
                 src,
                 &format!("{prefix}.k_proj"),
                 c.hidden_size,
@@ -59,7 +60,7 @@ impl LlamaAttention {
                 c.qkv_bias,
                 device,
             )?,
-            v_proj: load_linear(
+            v_proj: load_base_linear(
                 src,
                 &format!("{prefix}.v_proj"),
                 c.hidden_size,
@@ -67,7 +68,7 @@ impl LlamaAttention {
                 c.qkv_bias,
                 device,
             )?,
-            o_proj: load_linear(
+            o_proj: load_base_linear(
                 src,
                 &format!("{prefix}.o_proj"),
                 h * d,
@@ -86,10 +87,10 @@ impl LlamaAttention {
     }
 
     pub(crate) fn export(&self, prefix: &str, out: &mut Vec<NamedTensor>) -> Result<()> {
-        export_linear(&self.q_proj, &format!("{prefix}.q_proj"), out)?;
-        export_linear(&self.k_proj, &format!("{prefix}.k_proj"), out)?;
-        export_linear(&self.v_proj, &format!("{prefix}.v_proj"), out)?;
-        export_linear(&self.o_proj, &format!("{prefix}.o_proj"), out)
+        self.q_proj.export(&format!("{prefix}.q_proj"), out)?;
+        self.k_proj.export(&format!("{prefix}.k_proj"), out)?;
+        self.v_proj.export(&format!("{prefix}.v_proj"), out)?;
+        self.o_proj.export(&format!("{prefix}.o_proj"), out)
     }
 
     /// The four projections and their adapter slots, with HF paths under `prefix`.
@@ -133,13 +134,14 @@ impl LlamaAttention {
     ) -> Tensor<3> {
         let [b, t, _] = x.dims();
         let (h, kv, d) = (self.heads, self.kv_heads, self.head_dim);
-        let q = project(&self.q_proj, self.q_proj_lora.as_ref(), x.clone())
+        let path = quantized_path(cache.is_some());
+        let q = project(&self.q_proj, self.q_proj_lora.as_ref(), x.clone(), path)
             .reshape([b, t, h, d])
             .swap_dims(1, 2);
-        let k = project(&self.k_proj, self.k_proj_lora.as_ref(), x.clone())
+        let k = project(&self.k_proj, self.k_proj_lora.as_ref(), x.clone(), path)
             .reshape([b, t, kv, d])
             .swap_dims(1, 2);
-        let v = project(&self.v_proj, self.v_proj_lora.as_ref(), x)
+        let v = project(&self.v_proj, self.v_proj_lora.as_ref(), x, path)
             .reshape([b, t, kv, d])
             .swap_dims(1, 2);
         let q = rope.apply(q);
@@ -150,6 +152,6 @@ impl LlamaAttention {
         };
         let out = crate::fused::attention(q, k, v, mask);
         let out = out.swap_dims(1, 2).reshape([b, t, h * d]);
-        project(&self.o_proj, self.o_proj_lora.as_ref(), out)
+        project(&self.o_proj, self.o_proj_lora.as_ref(), out, path)
     }
 }

@@ -69,6 +69,23 @@ impl DecoderLayer {
     }
 
     /// The adapter slots of the layer's seven projections, with HF paths under `prefix`.
+    /// Whether any projection of the layer is kept quantized.
+    pub(crate) fn is_quantized(&self) -> bool {
+        let a = &self.self_attn;
+        let m = &self.mlp;
+        [
+            &a.q_proj,
+            &a.k_proj,
+            &a.v_proj,
+            &a.o_proj,
+            &m.gate_proj,
+            &m.up_proj,
+            &m.down_proj,
+        ]
+        .iter()
+        .any(|l| l.is_quantized())
+    }
+
     pub(crate) fn lora_slots<'a>(&'a mut self, prefix: &str, out: &mut Vec<LoraSlot<'a>>) {
         self.self_attn
             .lora_slots(&format!("{prefix}.self_attn"), out);
@@ -84,11 +101,15 @@ impl DecoderLayer {
         mask: Option<Tensor<4, Bool>>,
         cache: Option<&mut LayerCache>,
     ) -> Tensor<3> {
+        let path = crate::quantized::quantized_path(cache.is_some());
         let h = x.clone()
             + self
                 .self_attn
                 .forward(norm(&self.input_layernorm, x), rope, mask, cache);
-        h.clone() + self.mlp.forward(norm(&self.post_attention_layernorm, h))
+        h.clone()
+            + self
+                .mlp
+                .forward_path(norm(&self.post_attention_layernorm, h), path)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The decoder trunk (HF `model.*`): embeddings, layers, final norm.
 
-use burn::nn::{Embedding, RmsNorm};
+use burn::nn::RmsNorm;
 use burn::prelude::*;
 
 use super::config::LlamaConfig;
@@ -10,8 +10,9 @@ use crate::error::Result;
 use crate::kv_cache::KvCache;
 use crate::lora::LoraSlot;
 use crate::mask::AttentionLayout;
+use crate::token_embedding::TokenEmbedding;
 use crate::weights::{
-    NamedTensor, WeightSource, export_embedding, export_rms_norm, load_embedding, load_rms_norm,
+    NamedTensor, WeightSource, export_rms_norm, load_rms_norm, load_token_embedding,
 };
 
 /// Embeddings → decoder layers → final RMSNorm; shared by [`crate::CausalLm`] and
@@ -19,7 +20,7 @@ use crate::weights::{
 #[derive(Module, Debug)]
 pub struct LlamaModel {
     /// Token embeddings `[vocab, hidden]`.
-    pub embed_tokens: Embedding,
+    pub embed_tokens: TokenEmbedding,
     /// Decoder layers.
     pub layers: Vec<DecoderLayer>,
     /// Final norm.
@@ -38,7 +39,7 @@ impl LlamaModel {
         c: &LlamaConfig,
         device: &Device,
     ) -> Result<Self> {
-        let embed_tokens = load_embedding(
+        let embed_tokens = load_token_embedding(
             src,
             &format!("{prefix}.embed_tokens.weight"),
             c.vocab_size,
@@ -65,15 +66,17 @@ impl LlamaModel {
     }
 
     pub(crate) fn export(&self, prefix: &str, out: &mut Vec<NamedTensor>) -> Result<()> {
-        export_embedding(
-            &self.embed_tokens,
-            &format!("{prefix}.embed_tokens.weight"),
-            out,
-        )?;
+        self.embed_tokens
+            .export(&format!("{prefix}.embed_tokens.weight"), out)?;
         for (i, layer) in self.layers.iter().enumerate() {
             layer.export(&format!("{prefix}.layers.{i}"), out)?;
         }
         export_rms_norm(&self.norm, &format!("{prefix}.norm.weight"), out)
+    }
+
+    /// Whether the embedding table or any projection is kept quantized.
+    pub(crate) fn is_quantized(&self) -> bool {
+        self.embed_tokens.is_quantized() || self.layers.iter().any(DecoderLayer::is_quantized)
     }
 
     /// The adapter slots of every layer, with HF paths under `prefix`.

@@ -1,13 +1,15 @@
 //! One low-rank adapter pair and how it joins its base linear layer.
 
 use burn::module::Param;
-use burn::nn::{Dropout, DropoutConfig, Linear};
+use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 use burn::tensor::module::linear;
 use prefopt_core::SplitMix64;
 
 use super::config::LoraConfig;
+use crate::base_linear::BaseLinear;
 use crate::error::Result;
+use crate::quantized::QuantizedPath;
 use crate::weights::{read_back, transpose};
 
 /// The adapter of one linear layer: `scaling · B (A (dropout(x)))`.
@@ -93,20 +95,21 @@ impl LoraAdapter {
     }
 }
 
-/// `base(x)`, plus the adapter's term when there is one.
+/// `base(x)`, plus the adapter's term when there is one (`path`: a quantized base's kernels).
 ///
 /// # Shapes
 /// - x: `[..., in]`; output: `[..., out]`
 pub(crate) fn project<const D: usize>(
-    base: &Linear,
+    base: &BaseLinear,
     adapter: Option<&LoraAdapter>,
     x: Tensor<D>,
+    path: QuantizedPath,
 ) -> Tensor<D> {
     let rows = crate::folded_rows::fold_rows(x);
     let x = rows.values.clone();
     let y = match adapter {
-        None => base.forward(x),
-        Some(adapter) => base.forward(x.clone()) + adapter.forward(x),
+        None => base.forward(x, path),
+        Some(adapter) => base.forward(x.clone(), path) + adapter.forward(x),
     };
     rows.unfold(y)
 }
@@ -118,7 +121,7 @@ pub(crate) struct LoraSlot<'a> {
     /// PEFT module name (`q_proj`, ..., `lm_head`).
     pub module: &'static str,
     /// The base layer.
-    pub linear: &'a mut Linear,
+    pub linear: &'a mut BaseLinear,
     /// Its adapter.
     pub adapter: &'a mut Option<LoraAdapter>,
 }
@@ -128,7 +131,7 @@ impl<'a> LoraSlot<'a> {
     pub fn new(
         prefix: &str,
         module: &'static str,
-        linear: &'a mut Linear,
+        linear: &'a mut BaseLinear,
         adapter: &'a mut Option<LoraAdapter>,
     ) -> Self {
         Self {
@@ -141,7 +144,6 @@ impl<'a> LoraSlot<'a> {
 
     /// `(in, out)` of the base layer.
     pub fn dims(&self) -> (usize, usize) {
-        let [d_in, d_out] = self.linear.weight.val().dims();
-        (d_in, d_out)
+        self.linear.dims()
     }
 }

@@ -12,15 +12,19 @@
 use std::path::{Path, PathBuf};
 
 use burn::module::{Module, Param};
+use burn::nn::Linear;
+use burn::prelude::*;
 use prefopt_core::{SplitMix64, write_atomic};
 use serde_json::{Map, Value, json};
 
 use super::adapter::{LoraAdapter, LoraSlot};
 use super::config::LoraConfig;
+use crate::base_linear::BaseLinear;
 use crate::causal_lm::CausalLm;
 use crate::checkpoint::{CheckpointWeights, SaveDtype, serialize};
 use crate::error::{ModelError, Result};
-use crate::weights::{NamedTensor, WeightSource};
+use crate::load_options::LoadOptions;
+use crate::weights::{NamedTensor, WeightSource, transpose};
 
 /// PEFT's adapter config file.
 pub const ADAPTER_CONFIG_FILE: &str = "adapter_config.json";
@@ -253,9 +257,9 @@ impl CausalLm {
     /// embeddings, or adapters already attached.
     pub fn with_lora(self, config: &LoraConfig, seed: u64) -> Result<Self> {
         let mut rng = SplitMix64::new(seed);
+        let device = self.device();
         self.attach(config, Path::new("[lora]"), |slot| {
             let (d_in, d_out) = slot.dims();
-            let device = slot.linear.weight.val().device();
             Ok(LoraAdapter::init(d_in, d_out, config, &mut rng, &device))
         })
     }
@@ -273,12 +277,12 @@ impl CausalLm {
         let weights_path = dir.join(ADAPTER_WEIGHTS_FILE);
         let mut weights = CheckpointWeights::open_file(&weights_path)?;
         let r = config.r;
+        let device = self.device();
         let model = self.attach(&config, &config_path, |slot| {
             let (d_in, d_out) = slot.dims();
             let key = format!("{PEFT_KEY_PREFIX}{}", slot.path);
             let a = weights.take(&format!("{key}.lora_A.weight"), &[r, d_in])?;
             let b = weights.take(&format!("{key}.lora_B.weight"), &[d_out, r])?;
-            let device = slot.linear.weight.val().device();
             Ok(LoraAdapter::from_peft(a, b, d_in, d_out, &config, &device))
         })?;
         if let Some(tensor) = weights.unused().into_iter().next() {
@@ -300,6 +304,19 @@ impl CausalLm {
     /// # Errors
     /// A config without a local `base_model_name_or_path`, and every error of the two loads.
     pub fn load_peft(dir: impl AsRef<Path>, device: &burn::tensor::Device) -> Result<Self> {
+        Self::load_peft_with(dir, device, &LoadOptions::default())
+    }
+
+    /// [`CausalLm::load_peft`] with the base loaded with `options` (a quantized GGUF base kept
+    /// quantized: QLoRA).
+    ///
+    /// # Errors
+    /// As [`CausalLm::load_peft`].
+    pub fn load_peft_with(
+        dir: impl AsRef<Path>,
+        device: &burn::tensor::Device,
+        options: &LoadOptions,
+    ) -> Result<Self> {
         let dir = dir.as_ref();
         let config_path = dir.join(ADAPTER_CONFIG_FILE);
         let text = std::fs::read_to_string(&config_path).map_err(|source| ModelError::Io {
@@ -320,7 +337,7 @@ impl CausalLm {
                     "`base_model_name_or_path` does not name a local model directory or .gguf file; load the base yourself and call load_peft_adapter",
                 )
             })?;
-        Self::load(base, device)?.load_peft_adapter(dir)
+        Self::load_with(base, device, options)?.load_peft_adapter(dir)
     }
 
     /// The adapter tensors under PEFT's names, in model order.
@@ -397,15 +414,34 @@ impl CausalLm {
 
     /// Folds every adapter into its layer (`W + scaling · B A`, PEFT's `merge_and_unload`) and
     /// removes the adapters: a plain model that [`CausalLm::save_hf`] writes as a full
-    /// checkpoint.
+    /// checkpoint. A quantized base layer becomes an f32 layer (its weight dequantized, then
+    /// merged), as PEFT merges onto a dequantized 4-bit base.
     ///
     /// # Errors
     /// Never today; kept fallible for adapters that cannot merge.
     pub fn merge_adapters(mut self) -> Result<Self> {
         for slot in self.lora_slots() {
             if let Some(adapter) = slot.adapter.take() {
-                let merged = slot.linear.weight.val() + adapter.delta_weight();
-                slot.linear.weight = Param::from_tensor(merged);
+                let delta = adapter.delta_weight();
+                let merged = match &*slot.linear {
+                    BaseLinear::Dense(linear) => Linear {
+                        weight: Param::from_tensor(linear.weight.val() + delta),
+                        bias: linear.bias.clone(),
+                    },
+                    BaseLinear::Quantized(q) => {
+                        let (d_in, d_out) = (q.weight.d_in(), q.weight.d_out());
+                        let w = transpose(&q.weight.matrix().dequantize(), d_out, d_in);
+                        let w = Tensor::<2>::from_data(
+                            TensorData::new(w, [d_in, d_out]),
+                            &delta.device(),
+                        );
+                        Linear {
+                            weight: Param::from_tensor(w + delta),
+                            bias: q.bias.clone(),
+                        }
+                    }
+                };
+                *slot.linear = BaseLinear::Dense(merged);
             }
         }
         self.lora = None;

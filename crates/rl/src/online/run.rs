@@ -108,7 +108,7 @@ pub fn run_valid_grpo(
     let mut state = TrainerState::new(config.seed, hash.clone());
     let (policy, reference) = match &resume_dir {
         Some(dir) => {
-            let device = policy.model.embed_tokens.weight.val().device();
+            let device = policy.device();
             let reference = (config.loss.beta > 0.0).then(|| policy.valid());
             let model = CausalLm::load_hf(dir, &device)
                 .map_err(|e| Error::file("loading the checkpoint", dir, e))?;

@@ -102,7 +102,7 @@ impl GrpoTrainer {
             advantages,
             rollout,
         } = valid;
-        if !policy.model.embed_tokens.weight.val().is_autodiff() {
+        if !policy.is_autodiff() {
             return Err(Error::InvalidInput(
                 "the policy must be loaded on an autodiff device (`device.autodiff()`)".into(),
             ));
@@ -170,9 +170,9 @@ impl GrpoTrainer {
         prompts: &[Vec<u32>],
         detokenize: &dyn Fn(&[u32]) -> String,
     ) -> Result<GrpoStepOutput> {
-        let device = self.policy.model.embed_tokens.weight.val().device();
+        let device = self.policy.device();
         let inference = self.policy.valid();
-        let inf_device = inference.model.embed_tokens.weight.val().device();
+        let inf_device = inference.device();
         let seed = self.config.seed.wrapping_add(self.steps);
         let rollout = generate_rollouts(&inference, prompts, &self.rollout, seed)?;
 

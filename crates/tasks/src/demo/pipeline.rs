@@ -141,6 +141,7 @@ pub fn run_demo(config: &DemoConfig, out_dir: &Path, device: &Device) -> Result<
         batch_rows,
         seed: config.seed,
         lora: None,
+        keep_quantized: false,
         logging_steps: 10,
     };
     let sft = training::sft(

@@ -148,7 +148,7 @@ pub fn token_logprobs<'a>(
         ));
     }
     let rows: Vec<(&[u32], &[u32])> = rows.into_iter().collect();
-    let device = model.model.embed_tokens.weight.val().device();
+    let device = model.device();
     let collator = Collator::new(pad_id);
     let mut out = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(batch_rows) {

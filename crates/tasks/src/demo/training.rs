@@ -36,6 +36,8 @@ pub(crate) struct StageRun {
     /// LoRA adapters instead of full fine-tuning (`None`: every weight trains). The stage
     /// writes the merged model, so its output loads like a full fine-tune.
     pub lora: Option<LoraSection>,
+    /// Keep a GGUF base quantized under the adapters (QLoRA; needs `lora`).
+    pub keep_quantized: bool,
     /// A `metrics.jsonl` line every this many optimizer steps (each also a `debug` event of
     /// target `prefopt_train::metrics`, whose timestamps give the time per step).
     pub logging_steps: u64,
@@ -81,6 +83,7 @@ fn run_config(run: &StageRun, training: TrainerConfig) -> RunConfig {
         model: ModelSection {
             path: run.model_dir.clone(),
             tokenizer: Some(run.tokenizer_dir.clone()),
+            keep_quantized: run.keep_quantized,
             ..ModelSection::default()
         },
         data: DataSection {

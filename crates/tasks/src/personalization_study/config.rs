@@ -284,12 +284,20 @@ impl PersonalizationStudyConfig {
             return bad("steps, batch_size, max_new_tokens and generation_batch_size must be >= 1");
         }
         if self.tuning.is_empty() {
-            return bad("tuning must name at least one of full, lora");
+            return bad("tuning must name at least one of full, lora, qlora");
         }
         if (1..self.tuning.len()).any(|i| self.tuning[..i].contains(&self.tuning[i])) {
             return bad("tuning must not repeat an entry");
         }
-        if self.arms.contains(&StudyArm::NextQuillFixed) && self.tuning.contains(&FineTuning::Lora)
+        if self.tuning.contains(&FineTuning::Qlora)
+            && !self.base_model.as_ref().is_some_and(|m| {
+                m.extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+            })
+        {
+            return bad("tuning qlora needs base_model to be a quantized .gguf file");
+        }
+        if self.arms.contains(&StudyArm::NextQuillFixed) && self.tuning.iter().any(|t| t.adapters())
         {
             return bad(
                 "arm nextquill_fixed needs tuning = [\"full\"] (its θ_D is a full ContextSFT model)",

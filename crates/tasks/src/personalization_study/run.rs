@@ -127,6 +127,7 @@ pub fn run_personalization_study(
 fn run_dir_name(arm: StudyArm, tuning: Option<FineTuning>, seed: u64) -> String {
     match tuning {
         Some(FineTuning::Lora) => format!("{}-lora-{seed}", arm.slug()),
+        Some(FineTuning::Qlora) => format!("{}-qlora-{seed}", arm.slug()),
         _ => format!("{}-{seed}", arm.slug()),
     }
 }
@@ -158,11 +159,12 @@ fn study_run(
     }
     let t = Instant::now();
     let mut run = arm_config(config, files, init, dir, arm, seed, config.steps);
-    if tuning == Some(FineTuning::Lora) {
+    if tuning.is_some_and(FineTuning::adapters) {
         run.lora = Some(LoraSection {
             merge: false,
             ..config.lora.clone()
         });
+        run.model.keep_quantized = tuning.is_some_and(FineTuning::keeps_quantized);
     }
     let (eval, final_loss, history_use) = match arm {
         StudyArm::Base | StudyArm::BaseNull => {
@@ -181,10 +183,11 @@ fn study_run(
             })?;
             // From a pretrained checkpoint, what training did to the in-context reading.
             let used = if config.base_model.is_some() {
-                let base = CausalLm::load(init, device)?;
-                let trained = match tuning {
-                    Some(FineTuning::Lora) => base.load_peft_adapter(dir)?,
-                    _ => CausalLm::load(dir, device)?,
+                let trained = if tuning.is_some_and(FineTuning::adapters) {
+                    CausalLm::load_with(init, device, &run.model.load_options())?
+                        .load_peft_adapter(dir)?
+                } else {
+                    CausalLm::load(dir, device)?
                 };
                 let (tokenizer, test) = load_test(&run, init)?;
                 Some(history_use(
@@ -249,6 +252,7 @@ fn table_rows(config: &PersonalizationStudyConfig, runs: &[ArmRun]) -> Result<Ve
             };
             let label = match tuning {
                 Some(FineTuning::Lora) => format!("{}, LoRA", arm.label()),
+                Some(FineTuning::Qlora) => format!("{}, QLoRA", arm.label()),
                 Some(FineTuning::Full) if config.tuning.len() > 1 => {
                     format!("{}, full fine-tuning", arm.label())
                 }

@@ -119,8 +119,24 @@ impl AlignObjective {
 pub enum FineTuning {
     /// LoRA adapters (the run's `[lora]` table), merged into the model afterwards.
     Lora,
+    /// LoRA adapters on the base kept in its GGUF quantization (QLoRA-style; a `.gguf` base on
+    /// the CPU backend, see `prefopt_models::quantized`), merged into the dequantized base
+    /// afterwards.
+    Qlora,
     /// Every weight.
     Full,
+}
+
+impl FineTuning {
+    /// Whether the run trains adapters (LoRA or QLoRA).
+    pub fn adapters(self) -> bool {
+        matches!(self, Self::Lora | Self::Qlora)
+    }
+
+    /// Whether the base stays quantized (QLoRA).
+    pub fn keeps_quantized(self) -> bool {
+        self == Self::Qlora
+    }
 }
 
 /// The default adapters of the real-model runs: rank 8, α = 16 on the four attention
@@ -168,6 +184,7 @@ impl AlignMethodConfig {
     pub fn name(&self) -> String {
         let tuning = match self.tuning {
             FineTuning::Lora => "LoRA",
+            FineTuning::Qlora => "QLoRA",
             FineTuning::Full => "full",
         };
         format!("{} ({tuning})", self.objective.label())
@@ -181,6 +198,7 @@ impl AlignMethodConfig {
             .unwrap_or_default();
         let tuning = match self.tuning {
             FineTuning::Lora => "lora",
+            FineTuning::Qlora => "qlora",
             FineTuning::Full => "full",
         };
         format!("{}-{tuning}", objective.replace('_', "-"))

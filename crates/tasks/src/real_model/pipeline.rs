@@ -34,7 +34,7 @@ use crate::labeling::{
     PairOptions, ScoredPrompt, preference_pairs, write_preference_jsonl, write_ranked_jsonl,
 };
 
-use super::config::{AlignObjective, FineTuning, RealModelConfig};
+use super::config::{AlignObjective, RealModelConfig};
 use super::questions::{Question, split_questions};
 use super::report::{RealMethodRow, RealModelReport, TrainingCost, real_model_table};
 use prefopt_core::peak_memory::{peak_rss_mib, reset_peak_rss};
@@ -243,10 +243,8 @@ pub fn run_real_model(
             max_length,
             batch_rows: s.batch_rows,
             seed: config.seed,
-            lora: match method.tuning {
-                FineTuning::Lora => Some(config.lora.clone()),
-                FineTuning::Full => None,
-            },
+            lora: method.tuning.adapters().then(|| config.lora.clone()),
+            keep_quantized: method.tuning.keeps_quantized(),
             // Every step: a few dozen steps per row, and the timestamps of the metric events
             // give the time per optimizer step apart from the reference pass and the saving.
             logging_steps: 1,
