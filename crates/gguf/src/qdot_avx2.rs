@@ -262,18 +262,19 @@ fn dot_q4_1(w: &[u8], a: &[BlockQ8]) -> f32 {
         // Unsigned nibbles: at most 2 · 15 · 127 per i16.
         let p = _mm256_maddubs_epi16(nibbles(&b[4..]), load_i8x32(&a.qs));
         let s = _mm256_cvtepi32_ps(sum_pairs(p));
-        let min = lane0(scale8(b, 2, a.d * a.sum as f32));
+        let min = lane0(scale8(b, 2, a.ds));
         _mm256_fmadd_ps(scale8(b, 0, a.d), s, _mm256_add_ps(acc, min))
     })
 }
 
 /// One 32-element weight block in registers: the quants `q` (signed i8 when `min` is `None`,
-/// element = `d q`; unsigned otherwise, element = `d q + min`) and the scales in all lanes.
+/// element = `d q`; unsigned otherwise, element = `d q + min`), the scale in all lanes and the
+/// minimum as a scalar.
 #[derive(Clone, Copy)]
 struct Block32 {
     q: __m256i,
     d: __m256,
-    min: Option<__m256>,
+    min: Option<f32>,
 }
 
 /// Row `w` (blocks of `size` bytes, unpacked by `unpack`) dotted with four inputs: one
@@ -287,34 +288,32 @@ fn dot4_blocks(
     unpack: impl Fn(&[u8]) -> Block32,
 ) -> [f32; 4] {
     let mut acc = [_mm256_setzero_ps(); 4];
-    for (j, b) in w.chunks_exact(size).enumerate() {
+    // The minimum terms `m · d_x · Σ q_x`, one scalar sum per input.
+    let mut mins = [0.0f32; 4];
+    let blocks = w.chunks_exact(size).zip(a[0]).zip(a[1]).zip(a[2]).zip(a[3]);
+    for ((((b, x0), x1), x2), x3) in blocks {
         let block = unpack(b);
         // For signed quants, |q| once; each input then takes q's sign (as in `signed_dot_fma`).
         let left = match block.min {
             None => _mm256_sign_epi8(block.q, block.q),
             Some(_) => block.q,
         };
-        for (acc, a) in acc.iter_mut().zip(a) {
-            let x = &a[j];
+        for ((acc, min), x) in acc.iter_mut().zip(&mut mins).zip([x0, x1, x2, x3]) {
             let xv = load_i8x32(&x.qs);
             let right = match block.min {
                 None => _mm256_sign_epi8(xv, block.q),
-                Some(_) => xv,
+                Some(m) => {
+                    *min += m * x.ds;
+                    xv
+                }
             };
             let s = _mm256_cvtepi32_ps(sum_pairs(_mm256_maddubs_epi16(left, right)));
-            let base = match block.min {
-                None => *acc,
-                Some(m) => _mm256_add_ps(
-                    *acc,
-                    lane0(_mm256_mul_ps(m, _mm256_set1_ps(x.d * x.sum as f32))),
-                ),
-            };
-            *acc = _mm256_fmadd_ps(_mm256_mul_ps(block.d, _mm256_set1_ps(x.d)), s, base);
+            *acc = _mm256_fmadd_ps(_mm256_mul_ps(block.d, _mm256_set1_ps(x.d)), s, *acc);
         }
     }
     let mut out = [0.0; 4];
-    for (o, acc) in out.iter_mut().zip(acc) {
-        *o = hsum(acc);
+    for ((o, acc), min) in out.iter_mut().zip(acc).zip(mins) {
+        *o = hsum(acc) + min;
     }
     out
 }
@@ -343,7 +342,7 @@ fn dot4_q4_1(w: &[u8], a: [&[BlockQ8]; 4]) -> [f32; 4] {
     dot4_blocks(w, a, 20, |b| Block32 {
         q: nibbles(&b[4..]),
         d: f16x8(b, 0),
-        min: Some(f16x8(b, 2)),
+        min: Some(f16_at(b, 2)),
     })
 }
 
@@ -369,7 +368,7 @@ fn dot4_q5_1(w: &[u8], a: [&[BlockQ8]; 4]) -> [f32; 4] {
             _mm256_and_si256(bit_bytes(&b[4..]), fifth),
         ),
         d: f16x8(b, 0),
-        min: Some(f16x8(b, 2)),
+        min: Some(f16_at(b, 2)),
     })
 }
 
@@ -417,7 +416,7 @@ fn dot_q5_1(w: &[u8], a: &[BlockQ8]) -> f32 {
         // Unsigned 5-bit quants: at most 2 · 31 · 127 per i16.
         let p = _mm256_maddubs_epi16(q, load_i8x32(&a.qs));
         let s = _mm256_cvtepi32_ps(sum_pairs(p));
-        let min = lane0(scale8(b, 2, a.d * a.sum as f32));
+        let min = lane0(scale8(b, 2, a.ds));
         _mm256_fmadd_ps(scale8(b, 0, a.d), s, _mm256_add_ps(acc, min))
     })
 }

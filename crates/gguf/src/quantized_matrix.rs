@@ -4,6 +4,8 @@
 use std::ops::Range;
 use std::sync::OnceLock;
 
+use rayon::prelude::*;
+
 use crate::dequant::dequantize;
 use crate::error::{GgufError, Result};
 use crate::file::GgufFile;
@@ -14,8 +16,8 @@ use crate::qdot_avx2::Avx2;
 use crate::qdot_scalar;
 
 /// Multiply-adds below which a product stays on the calling thread; larger ones are split over
-/// output rows into chunks of at least this much work (a thread start costs tens of µs).
-const MIN_WORK_PER_THREAD: usize = 1 << 20;
+/// output rows into rayon tasks of at least this much work (a task costs a few µs).
+const MIN_WORK_PER_TASK: usize = 1 << 20;
 
 /// The types with integer (8-bit activation) kernels; the others go through
 /// [`Kernel::DequantF32`].
@@ -356,63 +358,41 @@ impl QuantizedMatrix {
         }
     }
 
-    /// Fills `y` (`n × rows`), splitting the rows over threads when the product is large.
+    /// Fills `y` (`n × rows`), splitting the rows over rayon's pool when the product is large
+    /// (the pool the CPU backend's kernels run on, so a product never competes with idle
+    /// workers of a second pool).
     fn run(&self, kernel: Resolved, acts: &Activations<'_>, n: usize, y: &mut [f32]) {
         let rows = self.rows;
         let work = rows.saturating_mul(self.cols).saturating_mul(n);
-        let threads = (work / MIN_WORK_PER_THREAD)
-            .clamp(1, max_threads())
+        let tasks = (work / MIN_WORK_PER_TASK)
+            .clamp(1, 4 * max_threads())
             .min(rows.max(1));
-        if threads == 1 {
+        if tasks == 1 {
             self.rows_into(kernel, acts, n, 0..rows, y, rows);
             return;
         }
-        let chunk = rows.div_ceil(threads);
-        tracing::trace!(rows, cols = self.cols, n, threads, "quantized matmul");
+        let chunk = rows.div_ceil(tasks);
+        tracing::trace!(rows, cols = self.cols, n, tasks, "quantized matmul");
         if n == 1 {
-            std::thread::scope(|s| {
-                let mut parts = y.chunks_mut(chunk).enumerate();
-                let first = parts.next();
-                for (t, part) in parts {
-                    let range = t * chunk..t * chunk + part.len();
-                    s.spawn(move || self.rows_into(kernel, acts, 1, range, part, 0));
-                }
-                if let Some((_, part)) = first {
-                    let len = part.len();
-                    self.rows_into(kernel, acts, 1, 0..len, part, 0);
-                }
+            y.par_chunks_mut(chunk).enumerate().for_each(|(t, part)| {
+                let range = t * chunk..t * chunk + part.len();
+                self.rows_into(kernel, acts, 1, range, part, 0);
             });
             return;
         }
-        // Each thread fills an `n × chunk` buffer of its rows, copied into place afterwards.
+        // Each task fills an `n × chunk` buffer of its rows, copied into place afterwards.
         let ranges: Vec<Range<usize>> = (0..rows)
             .step_by(chunk)
             .map(|r| r..(r + chunk).min(rows))
             .collect();
-        let parts: Vec<Vec<f32>> = std::thread::scope(|s| {
-            let handles: Vec<_> = ranges[1..]
-                .iter()
-                .map(|range| {
-                    let range = range.clone();
-                    s.spawn(move || {
-                        let mut part = vec![0.0; n * range.len()];
-                        let stride = range.len();
-                        self.rows_into(kernel, acts, n, range, &mut part, stride);
-                        part
-                    })
-                })
-                .collect();
-            let range = ranges[0].clone();
-            let mut first = vec![0.0; n * range.len()];
-            let stride = range.len();
-            self.rows_into(kernel, acts, n, range, &mut first, stride);
-            std::iter::once(first)
-                .chain(handles.into_iter().map(|h| {
-                    h.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                }))
-                .collect()
-        });
+        let parts: Vec<Vec<f32>> = ranges
+            .par_iter()
+            .map(|range| {
+                let mut part = vec![0.0; n * range.len()];
+                self.rows_into(kernel, acts, n, range.clone(), &mut part, range.len());
+                part
+            })
+            .collect();
         for (range, part) in ranges.iter().zip(&parts) {
             for (i, src) in part.chunks_exact(range.len()).enumerate() {
                 y[i * rows + range.start..i * rows + range.end].copy_from_slice(src);
@@ -503,7 +483,7 @@ fn avx2() -> Option<std::convert::Infallible> {
 /// Threads a product may use: the available parallelism.
 fn max_threads() -> usize {
     static THREADS: OnceLock<usize> = OnceLock::new();
-    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
+    *THREADS.get_or_init(|| rayon::current_num_threads().max(1))
 }
 
 /// Weight row `w` · quantized input `i`.

@@ -8,6 +8,13 @@
 //! at batch 1 and batch 8 after a 16-token prompt, and each side's peak RSS; no training step
 //! (`cargo xtask bench-dpo` measures that one at this size).
 //!
+//! `--gguf FILE` (issue 20): a real GGUF model, greedy decode of 128 new tokens at batch 1 and
+//! batch 8 after a 16-token prompt, EOS disabled, by four sides each in its own process (so
+//! each peak RSS is its own): prefopt with the weights kept quantized
+//! (`LoadOptions::keep_quantized`), prefopt dequantized to f32, llama.cpp on the same file
+//! (`llama-cpp-python`'s low-level batch API, one sequence per batch row) and transformers
+//! (`from_pretrained(gguf_file=...)`, dequantized to f32) — `benches/gguf_decode_peers.py`.
+//!
 //! The transformers side (`benches/causal_lm_transformers.py`) runs when a Python with torch
 //! and transformers is found (`PREFOPT_PYTHON`, default `/work/venv/bin/python`); its numbers
 //! and the ratios are printed after ours.
@@ -17,7 +24,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use burn::prelude::*;
-use prefopt_models::{CausalLm, GenerationConfig, LlamaConfig};
+use prefopt_models::{CausalLm, GenerationConfig, LlamaConfig, LoadOptions};
 
 /// Shared with the Python script (keep in sync).
 const CONFIG: &str = r#"{"model_type":"llama","vocab_size":512,"hidden_size":128,
@@ -46,6 +53,56 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn decode_tokens_per_s(model: &CausalLm) -> f64 {
     decode_rate(model, DECODE_BATCH, DECODE_NEW, REPEATS)
+}
+
+/// The GGUF comparison's sides (see the module docs): ours run as this binary with
+/// `--side`, the peers as `gguf_decode_peers.py --side`.
+const GGUF_SIDES: [(&str, bool); 4] = [
+    ("prefopt-quantized", false),
+    ("prefopt-f32", false),
+    ("llama.cpp", true),
+    ("transformers", true),
+];
+
+/// One of our sides of the GGUF comparison, in this process: loads, decodes, prints.
+fn gguf_side(path: &str, side: &str) {
+    let options = LoadOptions {
+        keep_quantized: side == "prefopt-quantized",
+    };
+    let model = CausalLm::load_with(path, &Device::flex(), &options).unwrap();
+    let b1 = decode_rate(&model, 1, SMOLLM2_NEW, SMOLLM2_REPEATS);
+    let b8 = decode_rate(&model, 8, SMOLLM2_NEW, SMOLLM2_REPEATS);
+    println!("{side} decode_b1_tokens_per_s {b1:.1}");
+    println!("{side} decode_b8_tokens_per_s {b8:.1}");
+    if let Some(m) = prefopt_core::peak_memory::peak_rss_mib() {
+        println!("{side} peak_rss_mib {m:.0}");
+    }
+}
+
+/// The GGUF comparison: every side in its own process, then the ratios to llama.cpp and
+/// transformers.
+fn gguf(python: &str, path: &str) {
+    let peers = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/gguf_decode_peers.py");
+    let exe = std::env::current_exe().unwrap();
+    let exe = exe.to_str().unwrap();
+    let mut outputs = Vec::new();
+    for (side, peer) in GGUF_SIDES {
+        let (program, args): (&str, Vec<&str>) = if peer {
+            (python, vec![peers, "--model", path, "--side", side])
+        } else {
+            (exe, vec!["--gguf", path, "--side", side])
+        };
+        outputs.push(transformers_side(program, &args).unwrap_or_default());
+    }
+    let all = outputs.concat();
+    for key in ["decode_b1_tokens_per_s", "decode_b8_tokens_per_s"] {
+        let ours = metric(&all, &format!("prefopt-quantized {key}"));
+        for peer in ["prefopt-f32", "llama.cpp", "transformers"] {
+            if let (Some(a), Some(b)) = (ours, metric(&all, &format!("{peer} {key}"))) {
+                println!("ratio {key} prefopt-quantized/{peer} {:.2}", a / b);
+            }
+        }
+    }
 }
 
 /// Median tokens/s of greedy `generate` over `repeats` runs after one warm-up.
@@ -95,8 +152,9 @@ fn smollm2(python: &str, script: &str) {
     }
 }
 
-/// Runs the transformers side, echoes its output and returns it (`None`, with the reason
-/// printed, when it failed or is not installed).
+/// Runs a side in its own process (the transformers script, a peer, or this binary), echoes
+/// its output and returns it (`None`, with the reason printed, when it failed or is not
+/// installed).
 fn transformers_side(python: &str, args: &[&str]) -> Option<String> {
     match Command::new(python).args(args).output() {
         Ok(out) if out.status.success() => {
@@ -121,7 +179,7 @@ fn transformers_side(python: &str, args: &[&str]) -> Option<String> {
     }
 }
 
-/// The value on the transformers line naming `key`.
+/// The value on the first line that contains `key`.
 fn metric(text: &str, key: &str) -> Option<f64> {
     text.lines()
         .find(|l| l.contains(key))
@@ -171,6 +229,14 @@ fn main() {
         "/benches/causal_lm_transformers.py"
     );
     let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| args.windows(2).find(|w| w[0] == flag).map(|w| w[1].clone());
+    if let Some(path) = value("--gguf") {
+        match value("--side") {
+            Some(side) => gguf_side(&path, &side),
+            None => gguf(&python, &path),
+        }
+        return;
+    }
     if args
         .windows(2)
         .any(|w| w[0] == "--config" && w[1] == "smollm2-135m")
