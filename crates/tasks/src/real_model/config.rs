@@ -359,6 +359,19 @@ impl RealModelConfig {
                     format!("must be in [0, 1], got {}", s.warmup_ratio),
                 );
             }
+            let gguf = self
+                .model
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
+            if m.tuning.keeps_quantized() && !self.model.as_os_str().is_empty() && !gguf {
+                return bad(
+                    &format!("methods[{i}].tuning"),
+                    format!(
+                        "qlora keeps a quantized .gguf base quantized; model is {}",
+                        self.model.display()
+                    ),
+                );
+            }
             let name = m.name();
             if names.contains(&name) {
                 return bad(&format!("methods[{i}]"), format!("{name} appears twice"));
@@ -366,5 +379,37 @@ impl RealModelConfig {
             names.push(name);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn study(name: &str) -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../docs/studies")
+            .join(name);
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    #[test]
+    fn the_docs_configs_parse() {
+        let full = RealModelConfig::from_toml_str(&study("real-model.toml")).unwrap();
+        assert_eq!(full.methods.len(), 8);
+        let q = RealModelConfig::from_toml_str(&study("real-model-qlora.toml")).unwrap();
+        let rows: Vec<String> = q.methods.iter().map(AlignMethodConfig::name).collect();
+        assert_eq!(rows, ["DPO (LoRA)", "DPO (QLoRA)"]);
+        assert_eq!(q.methods[1].dir_name(), "dpo-qlora");
+    }
+
+    #[test]
+    fn qlora_needs_a_gguf_model() {
+        let mut c = RealModelConfig::from_toml_str(&study("real-model-qlora.toml")).unwrap();
+        c.model = PathBuf::from("/models/hf-dir");
+        let err = c.validate().unwrap_err();
+        assert!(err.to_string().contains("methods[1].tuning"), "{err}");
+        c.model = PathBuf::from("/models/m.Q4_1.gguf");
+        c.validate().unwrap();
     }
 }
