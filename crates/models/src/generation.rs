@@ -81,6 +81,16 @@ impl CausalLm {
         repeats: usize,
         config: &GenerationConfig,
     ) -> Result<GenerationOutput> {
+        crate::on_pool(|| self.generate_repeated_here(prompts, repeats, config))
+    }
+
+    /// [`CausalLm::generate_repeated`] on the calling thread.
+    fn generate_repeated_here(
+        &self,
+        prompts: &[Vec<u32>],
+        repeats: usize,
+        config: &GenerationConfig,
+    ) -> Result<GenerationOutput> {
         if repeats == 0 {
             return Err(ModelError::InvalidInput("repeats must be > 0".into()));
         }

@@ -17,6 +17,7 @@ mod load_options;
 mod logprobs;
 mod lora;
 mod mask;
+mod on_pool;
 pub mod quantized;
 mod sampling;
 mod scored_positions;
@@ -55,6 +56,7 @@ pub use lora::{
     ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, LORA_TARGET_MODULES, LoraAdapter, LoraConfig,
     PEFT_KEY_PREFIX,
 };
+pub use on_pool::on_pool;
 pub use sampling::{SamplingParams, select_token};
 pub use sequence_classifier::SequenceClassifier;
 pub use token_embedding::TokenEmbedding;
