@@ -138,15 +138,19 @@ pub fn train(run: ValidRunConfig, device: &Device, options: &TrainOptions) -> Re
     if orphans > 0 {
         tracing::info!(orphans, cache = %cache_dir.display(), "removed unfinished cache files");
     }
-    match setup(config, method, objective, optimizer, device, resume_from) {
-        Ok(run) => run.run(config, options),
-        Err(e) => {
-            if !existed {
-                let _ = std::fs::remove_dir_all(&output_dir);
+    // On rayon's pool, so that every kernel's caller works instead of waiting on a latch
+    // (see `prefopt_models::on_pool`).
+    prefopt_models::on_pool(|| {
+        match setup(config, method, objective, optimizer, device, resume_from) {
+            Ok(run) => run.run(config, options),
+            Err(e) => {
+                if !existed {
+                    let _ = std::fs::remove_dir_all(&output_dir);
+                }
+                Err(e)
             }
-            Err(e)
         }
-    }
+    })
 }
 
 /// Everything built before the first step.
