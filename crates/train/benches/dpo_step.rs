@@ -159,36 +159,39 @@ fn main() {
 
     let mut times = Vec::new();
     let mut losses = Vec::new();
-    for step in 0..args.warmup + args.steps {
-        let started = Instant::now();
-        let logps = model
-            .completion_logprobs(
-                input_ids.clone(),
-                attention_mask.clone(),
-                completion_mask.clone(),
-            )
-            .expect("policy log-probs");
-        let (chosen, rejected) = logps.split_chosen_rejected();
-        let out = dpo
-            .forward(DpoInputs::new(
-                chosen,
-                rejected,
-                ref_chosen.clone(),
-                ref_rejected.clone(),
-                lengths.clone(),
-                lengths.clone(),
-            ))
-            .expect("dpo loss");
-        let loss = out.loss;
-        let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(1e-4, model, grads);
-        let value: f64 = loss.into_scalar();
-        let elapsed = started.elapsed().as_secs_f64();
-        if step >= args.warmup {
-            times.push(elapsed);
+    // On rayon's pool, as `prefopt_train::train` runs (see `prefopt_models::on_pool`).
+    prefopt_models::on_pool(|| {
+        for step in 0..args.warmup + args.steps {
+            let started = Instant::now();
+            let logps = model
+                .completion_logprobs(
+                    input_ids.clone(),
+                    attention_mask.clone(),
+                    completion_mask.clone(),
+                )
+                .expect("policy log-probs");
+            let (chosen, rejected) = logps.split_chosen_rejected();
+            let out = dpo
+                .forward(DpoInputs::new(
+                    chosen,
+                    rejected,
+                    ref_chosen.clone(),
+                    ref_rejected.clone(),
+                    lengths.clone(),
+                    lengths.clone(),
+                ))
+                .expect("dpo loss");
+            let loss = out.loss;
+            let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(1e-4, model, grads);
+            let value: f64 = loss.into_scalar();
+            let elapsed = started.elapsed().as_secs_f64();
+            if step >= args.warmup {
+                times.push(elapsed);
+            }
+            losses.push(value);
         }
-        losses.push(value);
-    }
+    });
     let mut sorted = times.clone();
     sorted.sort_by(f64::total_cmp);
     let median = sorted[sorted.len() / 2];
