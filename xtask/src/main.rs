@@ -182,7 +182,14 @@ const GENERATORS: &[Generator] = &[
 ];
 
 /// Python scripts under `crates/` that are not fixture generators (peers of benchmarks).
-const NOT_GENERATORS: &[&str] = &["crates/models/benches/causal_lm_transformers.py"];
+const NOT_GENERATORS: &[&str] = &[
+    "crates/models/benches/causal_lm_transformers.py",
+    // The GGUF decode benchmark's llama.cpp and transformers sides (run by the bench).
+    "crates/models/benches/gguf_decode_peers.py",
+    // Writes a 0.85 GB synthetic model into the models directory on demand (issue 20's QLoRA
+    // size test), not a committed fixture.
+    "crates/models/tests/fixtures/gguf/make_synthetic_llama.py",
+];
 
 fn fixtures(flags: &[String]) -> Result<()> {
     if flags.iter().any(|f| f == "--list") {
