@@ -79,6 +79,12 @@ impl CausalLm {
         let path = path.as_ref();
         if path.is_file() {
             Self::load_gguf_with(path, device, options)
+        } else if options.keep_quantized && path.join(crate::CONFIG_FILE).is_file() {
+            tracing::warn!(
+                model = %path.display(),
+                "keep_quantized applies to .gguf files; this checkpoint loads in f32"
+            );
+            Self::load_hf(path, device)
         } else if !path.join(crate::CONFIG_FILE).is_file()
             && path.join(crate::ADAPTER_CONFIG_FILE).is_file()
         {
