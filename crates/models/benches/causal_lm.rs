@@ -14,6 +14,7 @@
 //! (`LoadOptions::keep_quantized`), prefopt dequantized to f32, llama.cpp on the same file
 //! (`llama-cpp-python`'s low-level batch API, one sequence per batch row) and transformers
 //! (`from_pretrained(gguf_file=...)`, dequantized to f32) — `benches/gguf_decode_peers.py`.
+//! `--reps N` runs N rounds of the four, alternating, and reports each side's median.
 //!
 //! The transformers side (`benches/causal_lm_transformers.py`) runs when a Python with torch
 //! and transformers is found (`PREFOPT_PYTHON`, default `/work/venv/bin/python`); its numbers
@@ -79,26 +80,42 @@ fn gguf_side(path: &str, side: &str) {
     }
 }
 
-/// The GGUF comparison: every side in its own process, then the ratios to llama.cpp and
-/// transformers.
-fn gguf(python: &str, path: &str) {
+/// The GGUF comparison: every side in its own process, `reps` rounds alternating the sides (the
+/// VM's speed drifts over minutes), then each side's median over the rounds and the ratios of
+/// medians to llama.cpp and transformers.
+fn gguf(python: &str, path: &str, reps: usize) {
     let peers = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/gguf_decode_peers.py");
     let exe = std::env::current_exe().unwrap();
     let exe = exe.to_str().unwrap();
-    let mut outputs = Vec::new();
-    for (side, peer) in GGUF_SIDES {
-        let (program, args): (&str, Vec<&str>) = if peer {
-            (python, vec![peers, "--model", path, "--side", side])
-        } else {
-            (exe, vec!["--gguf", path, "--side", side])
-        };
-        outputs.push(transformers_side(program, &args).unwrap_or_default());
+    let keys = ["decode_b1_tokens_per_s", "decode_b8_tokens_per_s", "peak_rss_mib"];
+    let mut values = vec![vec![Vec::new(); keys.len()]; GGUF_SIDES.len()];
+    for rep in 0..reps {
+        for (i, (side, peer)) in GGUF_SIDES.into_iter().enumerate() {
+            let (program, args): (&str, Vec<&str>) = if peer {
+                (python, vec![peers, "--model", path, "--side", side])
+            } else {
+                (exe, vec!["--gguf", path, "--side", side])
+            };
+            println!("round {}/{reps}:", rep + 1);
+            let text = transformers_side(program, &args).unwrap_or_default();
+            for (k, key) in keys.iter().enumerate() {
+                if let Some(v) = metric(&text, &format!("{side} {key}")) {
+                    values[i][k].push(v);
+                }
+            }
+        }
     }
-    let all = outputs.concat();
-    for key in ["decode_b1_tokens_per_s", "decode_b8_tokens_per_s"] {
-        let ours = metric(&all, &format!("prefopt-quantized {key}"));
-        for peer in ["prefopt-f32", "llama.cpp", "transformers"] {
-            if let (Some(a), Some(b)) = (ours, metric(&all, &format!("{peer} {key}"))) {
+    let med = |v: &[f64]| (!v.is_empty()).then(|| median(v.to_vec()));
+    for (i, (side, _)) in GGUF_SIDES.into_iter().enumerate() {
+        for (k, key) in keys.iter().enumerate() {
+            if let Some(m) = med(&values[i][k]) {
+                println!("median {side} {key} {m:.1} of {:?}", values[i][k]);
+            }
+        }
+    }
+    for (k, key) in keys.iter().enumerate().take(2) {
+        for (j, (peer, _)) in GGUF_SIDES.into_iter().enumerate().skip(1) {
+            if let (Some(a), Some(b)) = (med(&values[0][k]), med(&values[j][k])) {
                 println!("ratio {key} prefopt-quantized/{peer} {:.2}", a / b);
             }
         }
@@ -233,7 +250,11 @@ fn main() {
     if let Some(path) = value("--gguf") {
         match value("--side") {
             Some(side) => gguf_side(&path, &side),
-            None => gguf(&python, &path),
+            None => gguf(
+                &python,
+                &path,
+                value("--reps").and_then(|r| r.parse().ok()).unwrap_or(1),
+            ),
         }
         return;
     }
