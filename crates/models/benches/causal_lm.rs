@@ -87,7 +87,11 @@ fn gguf(python: &str, path: &str, reps: usize) {
     let peers = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/gguf_decode_peers.py");
     let exe = std::env::current_exe().unwrap();
     let exe = exe.to_str().unwrap();
-    let keys = ["decode_b1_tokens_per_s", "decode_b8_tokens_per_s", "peak_rss_mib"];
+    let keys = [
+        "decode_b1_tokens_per_s",
+        "decode_b8_tokens_per_s",
+        "peak_rss_mib",
+    ];
     let mut values = vec![vec![Vec::new(); keys.len()]; GGUF_SIDES.len()];
     for rep in 0..reps {
         for (i, (side, peer)) in GGUF_SIDES.into_iter().enumerate() {
