@@ -226,15 +226,30 @@ fn sum_blocks(
     size: usize,
     block: impl Fn(&[u8], &BlockQ8, __m256) -> __m256,
 ) -> f32 {
+    sum_blocks_and_scalars(w, a, size, |b, a, acc, _| block(b, a, acc)).0
+}
+
+/// [`sum_blocks`] whose `block` may also add a per-block scalar term (a minimum's
+/// `m · d_x · Σ q_x`) to its `&mut f32`: `(vector sum, scalar sum)`, each over two interleaved
+/// accumulators.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn sum_blocks_and_scalars(
+    w: &[u8],
+    a: &[BlockQ8],
+    size: usize,
+    block: impl Fn(&[u8], &BlockQ8, __m256, &mut f32) -> __m256,
+) -> (f32, f32) {
     let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let (mut s0, mut s1) = (0.0f32, 0.0f32);
     let mut blocks = w.chunks_exact(size).zip(a);
     while let Some((b0, a0)) = blocks.next() {
-        acc0 = block(b0, a0, acc0);
+        acc0 = block(b0, a0, acc0, &mut s0);
         if let Some((b1, a1)) = blocks.next() {
-            acc1 = block(b1, a1, acc1);
+            acc1 = block(b1, a1, acc1, &mut s1);
         }
     }
-    hsum(_mm256_add_ps(acc0, acc1))
+    (hsum(_mm256_add_ps(acc0, acc1)), s0 + s1)
 }
 
 /// `acc + d · Σ pairs(maddubs(|q|, sign(x, q)))`: the dot product of signed i8 quants `q` with
@@ -271,24 +286,15 @@ fn dot_q4_1(w: &[u8], a: &[BlockQ8]) -> f32 {
     // Per block: the f16 pair (d, m) widened in one conversion, `d · d_x` broadcast once, and
     // the minimum term `m · d_x · Σ q_x` summed as a scalar (fewer vector operations per block
     // than a lane-0 vector term; batch-1 decoding spends most of its time here).
-    let block = |b: &[u8], x: &BlockQ8, acc: __m256, min: &mut f32| {
+    let (dots, mins) = sum_blocks_and_scalars(w, a, 20, |b, x, acc, min| {
         // Unsigned nibbles: at most 2 · 15 · 127 per i16.
         let p = _mm256_maddubs_epi16(nibbles(&b[4..]), load_i8x32(&x.qs));
         let s = _mm256_cvtepi32_ps(sum_pairs(p));
         let (d, m) = f16_pair(b);
         *min += m * x.ds;
         _mm256_fmadd_ps(_mm256_set1_ps(d * x.d), s, acc)
-    };
-    let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-    let (mut min0, mut min1) = (0.0f32, 0.0f32);
-    let mut blocks = w.chunks_exact(20).zip(a);
-    while let Some((b0, x0)) = blocks.next() {
-        acc0 = block(b0, x0, acc0, &mut min0);
-        if let Some((b1, x1)) = blocks.next() {
-            acc1 = block(b1, x1, acc1, &mut min1);
-        }
-    }
-    hsum(_mm256_add_ps(acc0, acc1)) + (min0 + min1)
+    });
+    dots + mins
 }
 
 /// One 32-element weight block in registers: the quants `q` (signed i8 when `min` is `None`,

@@ -480,7 +480,7 @@ fn avx2() -> Option<std::convert::Infallible> {
     None
 }
 
-/// Threads a product may use: the available parallelism.
+/// Threads a product may use: the size of rayon's global pool.
 fn max_threads() -> usize {
     static THREADS: OnceLock<usize> = OnceLock::new();
     *THREADS.get_or_init(|| rayon::current_num_threads().max(1))

@@ -71,13 +71,20 @@ fn gguf_side(path: &str, side: &str) {
         keep_quantized: side == "prefopt-quantized",
     };
     let model = CausalLm::load_with(path, &Device::flex(), &options).unwrap();
-    let b1 = decode_rate(&model, 1, SMOLLM2_NEW, SMOLLM2_REPEATS);
-    let b8 = decode_rate(&model, 8, SMOLLM2_NEW, SMOLLM2_REPEATS);
-    println!("{side} decode_b1_tokens_per_s {b1:.1}");
-    println!("{side} decode_b8_tokens_per_s {b8:.1}");
+    report_smollm2_decode(side, &model);
+}
+
+/// Decode tokens/s at batch 1 and 8 (128 new tokens) and the process's peak RSS, printed as
+/// `<label> <metric> <value>` lines; returns the two rates.
+fn report_smollm2_decode(label: &str, model: &CausalLm) -> (f64, f64) {
+    let b1 = decode_rate(model, 1, SMOLLM2_NEW, SMOLLM2_REPEATS);
+    let b8 = decode_rate(model, 8, SMOLLM2_NEW, SMOLLM2_REPEATS);
+    println!("{label} decode_b1_tokens_per_s {b1:.1}");
+    println!("{label} decode_b8_tokens_per_s {b8:.1}");
     if let Some(m) = prefopt_core::peak_memory::peak_rss_mib() {
-        println!("{side} peak_rss_mib {m:.0}");
+        println!("{label} peak_rss_mib {m:.0}");
     }
+    (b1, b8)
 }
 
 /// The GGUF comparison: every side in its own process, `reps` rounds alternating the sides (the
@@ -94,14 +101,14 @@ fn gguf(python: &str, path: &str, reps: usize) {
     ];
     let mut values = vec![vec![Vec::new(); keys.len()]; GGUF_SIDES.len()];
     for rep in 0..reps {
+        println!("round {}/{reps}:", rep + 1);
         for (i, (side, peer)) in GGUF_SIDES.into_iter().enumerate() {
             let (program, args): (&str, Vec<&str>) = if peer {
                 (python, vec![peers, "--model", path, "--side", side])
             } else {
                 (exe, vec!["--gguf", path, "--side", side])
             };
-            println!("round {}/{reps}:", rep + 1);
-            let text = transformers_side(program, &args).unwrap_or_default();
+            let text = run_side(program, &args).unwrap_or_default();
             for (k, key) in keys.iter().enumerate() {
                 if let Some(v) = metric(&text, &format!("{side} {key}")) {
                     values[i][k].push(v);
@@ -154,14 +161,8 @@ fn decode_rate(model: &CausalLm, batch: usize, new_tokens: usize, repeats: usize
 fn smollm2(python: &str, script: &str) {
     let config = LlamaConfig::from_hf_str(SMOLLM2_CONFIG, "<bench>").unwrap();
     let model = CausalLm::init_random(config, 0, &Device::flex()).unwrap();
-    let b1 = decode_rate(&model, 1, SMOLLM2_NEW, SMOLLM2_REPEATS);
-    let b8 = decode_rate(&model, 8, SMOLLM2_NEW, SMOLLM2_REPEATS);
-    println!("burn-flex decode_b1_tokens_per_s {b1:.1}");
-    println!("burn-flex decode_b8_tokens_per_s {b8:.1}");
-    if let Some(m) = prefopt_core::peak_memory::peak_rss_mib() {
-        println!("burn-flex peak_rss_mib {m:.0}");
-    }
-    if let Some(text) = transformers_side(python, &[script, "--config", "smollm2-135m"]) {
+    let (b1, b8) = report_smollm2_decode("burn-flex", &model);
+    if let Some(text) = run_side(python, &[script, "--config", "smollm2-135m"]) {
         for (key, ours) in [
             ("decode_b1_tokens_per_s", b1),
             ("decode_b8_tokens_per_s", b8),
@@ -176,8 +177,8 @@ fn smollm2(python: &str, script: &str) {
 /// Runs a side in its own process (the transformers script, a peer, or this binary), echoes
 /// its output and returns it (`None`, with the reason printed, when it failed or is not
 /// installed).
-fn transformers_side(python: &str, args: &[&str]) -> Option<String> {
-    match Command::new(python).args(args).output() {
+fn run_side(program: &str, args: &[&str]) -> Option<String> {
+    match Command::new(program).args(args).output() {
         Ok(out) if out.status.success() => {
             let text = String::from_utf8_lossy(&out.stdout).into_owned();
             print!("{text}");
@@ -185,7 +186,8 @@ fn transformers_side(python: &str, args: &[&str]) -> Option<String> {
         }
         Ok(out) => {
             println!(
-                "transformers side failed: {}",
+                "side failed ({program} {}): {}",
+                args.join(" "),
                 String::from_utf8_lossy(&out.stderr)
                     .lines()
                     .last()
@@ -194,7 +196,7 @@ fn transformers_side(python: &str, args: &[&str]) -> Option<String> {
             None
         }
         Err(e) => {
-            println!("transformers side skipped ({python}: {e})");
+            println!("side skipped ({program}: {e})");
             None
         }
     }
@@ -276,7 +278,7 @@ fn main() {
     println!("burn-flex decode_tokens_per_s {decode:.1}");
     println!("burn-flex fwd_bwd_tokens_per_s {train:.1}");
 
-    if let Some(text) = transformers_side(&python, &[script])
+    if let Some(text) = run_side(&python, &[script])
         && let (Some(pd), Some(pt)) = (
             metric(&text, "decode_tokens_per_s"),
             metric(&text, "fwd_bwd_tokens_per_s"),

@@ -6,7 +6,7 @@ use burn::prelude::*;
 
 use crate::error::Result;
 use crate::quantized::{QuantizedLinear, QuantizedPath};
-use crate::weights::{NamedTensor, export_linear, read_back};
+use crate::weights::{NamedTensor, export_hf_linear, export_linear};
 
 /// A projection's base layer.
 #[derive(Module, Debug)]
@@ -15,12 +15,6 @@ pub enum BaseLinear {
     Dense(Linear),
     /// A GGUF-quantized weight (frozen) and an optional f32 bias.
     Quantized(QuantizedLinear),
-}
-
-impl From<Linear> for BaseLinear {
-    fn from(linear: Linear) -> Self {
-        Self::Dense(linear)
-    }
 }
 
 impl BaseLinear {
@@ -55,14 +49,6 @@ impl BaseLinear {
         }
     }
 
-    /// The f32 layer, mutably, when the weight is not quantized.
-    pub fn dense_mut(&mut self) -> Option<&mut Linear> {
-        match self {
-            Self::Dense(linear) => Some(linear),
-            Self::Quantized(_) => None,
-        }
-    }
-
     /// Whether the weight is kept quantized.
     pub fn is_quantized(&self) -> bool {
         matches!(self, Self::Quantized(_))
@@ -73,21 +59,13 @@ impl BaseLinear {
     pub(crate) fn export(&self, prefix: &str, out: &mut Vec<NamedTensor>) -> Result<()> {
         match self {
             Self::Dense(linear) => export_linear(linear, prefix, out),
-            Self::Quantized(linear) => {
-                out.push(NamedTensor {
-                    name: format!("{prefix}.weight"),
-                    shape: vec![linear.weight.d_out(), linear.weight.d_in()],
-                    data: linear.weight.matrix().dequantize(),
-                });
-                if let Some(b) = &linear.bias {
-                    out.push(NamedTensor {
-                        name: format!("{prefix}.bias"),
-                        shape: vec![linear.weight.d_out()],
-                        data: read_back(b.val())?,
-                    });
-                }
-                Ok(())
-            }
+            Self::Quantized(linear) => export_hf_linear(
+                prefix,
+                linear.weight.matrix().dequantize(),
+                [linear.weight.d_out(), linear.weight.d_in()],
+                linear.bias.as_ref(),
+                out,
+            ),
         }
     }
 }

@@ -78,9 +78,4 @@ impl QuantizedWeight {
     pub fn d_in(&self) -> usize {
         self.0.cols()
     }
-
-    /// Bytes held.
-    pub fn num_bytes(&self) -> usize {
-        self.0.bytes().len()
-    }
 }

@@ -16,12 +16,6 @@ pub enum TokenEmbedding {
     Quantized(QuantizedEmbedding),
 }
 
-impl From<Embedding> for TokenEmbedding {
-    fn from(embedding: Embedding) -> Self {
-        Self::Dense(embedding)
-    }
-}
-
 impl TokenEmbedding {
     /// # Shapes
     /// - input_ids: `[b, t]`

@@ -89,13 +89,23 @@ pub(crate) fn load_linear(
     let w = src.take(&format!("{prefix}.weight"), &[d_out, d_in])?;
     let w = transpose(&w, d_out, d_in);
     let weight = Param::from_data(TensorData::new(w, [d_in, d_out]), device);
-    let bias = if bias {
-        let b = src.take(&format!("{prefix}.bias"), &[d_out])?;
-        Some(Param::from_data(TensorData::new(b, [d_out]), device))
-    } else {
-        None
-    };
+    let bias = load_bias(src, prefix, d_out, bias, device)?;
     Ok(Linear { weight, bias })
+}
+
+/// `{prefix}.bias` (`[d_out]`) when the layer has one.
+fn load_bias(
+    src: &mut dyn WeightSource,
+    prefix: &str,
+    d_out: usize,
+    bias: bool,
+    device: &Device,
+) -> Result<Option<Param<Tensor<1>>>> {
+    if !bias {
+        return Ok(None);
+    }
+    let b = src.take(&format!("{prefix}.bias"), &[d_out])?;
+    Ok(Some(Param::from_data(TensorData::new(b, [d_out]), device)))
 }
 
 /// Loads an HF `nn.Linear` kept quantized when the source keeps `{prefix}.weight` quantized,
@@ -111,12 +121,7 @@ pub(crate) fn load_base_linear(
     let Some(weight) = src.take_quantized(&format!("{prefix}.weight"), &[d_out, d_in])? else {
         return load_linear(src, prefix, d_in, d_out, bias, device).map(BaseLinear::Dense);
     };
-    let bias = if bias {
-        let b = src.take(&format!("{prefix}.bias"), &[d_out])?;
-        Some(Param::from_data(TensorData::new(b, [d_out]), device))
-    } else {
-        None
-    };
+    let bias = load_bias(src, prefix, d_out, bias, device)?;
     Ok(BaseLinear::Quantized(QuantizedLinear::new(weight, bias)))
 }
 
@@ -137,12 +142,29 @@ pub(crate) fn load_token_embedding(
 pub(crate) fn export_linear(lin: &Linear, prefix: &str, out: &mut Vec<NamedTensor>) -> Result<()> {
     let [d_in, d_out] = lin.weight.val().dims();
     let w = read_back(lin.weight.val())?;
+    export_hf_linear(
+        prefix,
+        transpose(&w, d_in, d_out),
+        [d_out, d_in],
+        lin.bias.as_ref(),
+        out,
+    )
+}
+
+/// `{prefix}.weight` (`weight`, row-major `[out, in]`, HF's layout) and `{prefix}.bias`.
+pub(crate) fn export_hf_linear(
+    prefix: &str,
+    weight: Vec<f32>,
+    [d_out, d_in]: [usize; 2],
+    bias: Option<&Param<Tensor<1>>>,
+    out: &mut Vec<NamedTensor>,
+) -> Result<()> {
     out.push(NamedTensor {
         name: format!("{prefix}.weight"),
         shape: vec![d_out, d_in],
-        data: transpose(&w, d_in, d_out),
+        data: weight,
     });
-    if let Some(b) = &lin.bias {
+    if let Some(b) = bias {
         out.push(NamedTensor {
             name: format!("{prefix}.bias"),
             shape: vec![d_out],

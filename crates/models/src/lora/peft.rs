@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 
 use burn::module::{Module, Param};
 use burn::nn::Linear;
-use burn::prelude::*;
 use prefopt_core::{SplitMix64, write_atomic};
 use serde_json::{Map, Value, json};
 
@@ -24,7 +23,7 @@ use crate::causal_lm::CausalLm;
 use crate::checkpoint::{CheckpointWeights, SaveDtype, serialize};
 use crate::error::{ModelError, Result};
 use crate::load_options::LoadOptions;
-use crate::weights::{NamedTensor, WeightSource, transpose};
+use crate::weights::{NamedTensor, WeightSource};
 
 /// PEFT's adapter config file.
 pub const ADAPTER_CONFIG_FILE: &str = "adapter_config.json";
@@ -423,23 +422,13 @@ impl CausalLm {
         for slot in self.lora_slots() {
             if let Some(adapter) = slot.adapter.take() {
                 let delta = adapter.delta_weight();
-                let merged = match &*slot.linear {
-                    BaseLinear::Dense(linear) => Linear {
-                        weight: Param::from_tensor(linear.weight.val() + delta),
-                        bias: linear.bias.clone(),
-                    },
-                    BaseLinear::Quantized(q) => {
-                        let (d_in, d_out) = (q.weight.d_in(), q.weight.d_out());
-                        let w = transpose(&q.weight.matrix().dequantize(), d_out, d_in);
-                        let w = Tensor::<2>::from_data(
-                            TensorData::new(w, [d_in, d_out]),
-                            &delta.device(),
-                        );
-                        Linear {
-                            weight: Param::from_tensor(w + delta),
-                            bias: q.bias.clone(),
-                        }
-                    }
+                let base = match &*slot.linear {
+                    BaseLinear::Dense(linear) => linear.clone(),
+                    BaseLinear::Quantized(q) => q.dequantized(&delta.device()),
+                };
+                let merged = Linear {
+                    weight: Param::from_tensor(base.weight.val() + delta),
+                    bias: base.bias,
                 };
                 *slot.linear = BaseLinear::Dense(merged);
             }

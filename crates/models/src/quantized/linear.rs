@@ -1,6 +1,7 @@
 //! A linear layer whose frozen weight stays quantized.
 
 use burn::module::Param;
+use burn::nn::Linear;
 use burn::prelude::*;
 
 use super::{QuantizedPath, QuantizedWeight, quantized_matmul};
@@ -30,6 +31,17 @@ impl QuantizedLinear {
         match &self.bias {
             Some(b) => y + b.val().unsqueeze_dim(0),
             None => y,
+        }
+    }
+
+    /// The same layer in f32 on `device` (weight dequantized, in burn's `[in, out]` layout;
+    /// the bias shared): what an adapter merges into.
+    pub fn dequantized(&self, device: &Device) -> Linear {
+        let (d_in, d_out) = (self.weight.d_in(), self.weight.d_out());
+        let w = crate::weights::transpose(&self.weight.matrix().dequantize(), d_out, d_in);
+        Linear {
+            weight: Param::from_data(TensorData::new(w, [d_in, d_out]), device),
+            bias: self.bias.clone(),
         }
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::config_relative::beside_config;
 use crate::error::{Result, TaskError};
 use crate::personalization::PersonalizationTaskConfig;
-use crate::real_model::config::{FineTuning, attention_lora};
+use crate::real_model::config::{FineTuning, attention_lora, is_gguf_file_name};
 
 /// One row of the study's table: a training method on the same data and budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -290,10 +290,7 @@ impl PersonalizationStudyConfig {
             return bad("tuning must not repeat an entry");
         }
         if self.tuning.contains(&FineTuning::Qlora)
-            && !self.base_model.as_ref().is_some_and(|m| {
-                m.extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
-            })
+            && !self.base_model.as_deref().is_some_and(is_gguf_file_name)
         {
             return bad("tuning qlora needs base_model to be a quantized .gguf file");
         }

@@ -139,6 +139,13 @@ impl FineTuning {
     }
 }
 
+/// Whether `model` names a `.gguf` file, the only base QLoRA can keep quantized.
+pub(crate) fn is_gguf_file_name(model: &Path) -> bool {
+    model
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+}
+
 /// The default adapters of the real-model runs: rank 8, α = 16 on the four attention
 /// projections.
 pub fn attention_lora() -> LoraSection {
@@ -359,11 +366,10 @@ impl RealModelConfig {
                     format!("must be in [0, 1], got {}", s.warmup_ratio),
                 );
             }
-            let gguf = self
-                .model
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
-            if m.tuning.keeps_quantized() && !self.model.as_os_str().is_empty() && !gguf {
+            if m.tuning.keeps_quantized()
+                && !self.model.as_os_str().is_empty()
+                && !is_gguf_file_name(&self.model)
+            {
                 return bad(
                     &format!("methods[{i}].tuning"),
                     format!(
