@@ -8,6 +8,8 @@ mod fixture;
 mod generation;
 #[path = "e2e/grpo.rs"]
 mod grpo;
+#[path = "e2e/grpo_lora.rs"]
+mod grpo_lora;
 #[path = "e2e/grpo_resume.rs"]
 mod grpo_resume;
 #[path = "e2e/personalization.rs"]

@@ -1,7 +1,9 @@
 //! AVX2 versions of the `qdot_scalar` kernels (same integer arithmetic, so the same results up
 //! to f32 summation order): nibbles and bytes are unpacked in registers, multiplied with the i8
 //! activations by `maddubs` (u8 × i8 → i16 pairs) and `madd` (i16 → i32, times the sub-block
-//! scale for the k-quants), converted to f32 once per block and scaled with an FMA.
+//! scale for the k-quants), converted to f32 once per block and scaled with an FMA. Where the
+//! CPU has AVX-512 VL and VNNI, the 32-element kernels are compiled a second time with
+//! `vpdpbusd` for `maddubs` + `madd` (module [`vnni`]; the same integers, one instruction).
 //!
 //! This is the crate's only `unsafe` code: calling a `#[target_feature]` function (sound only
 //! where the CPU has the features) and unaligned loads from slices whose length is checked.
@@ -26,9 +28,12 @@ use std::arch::x86_64::{
 use crate::q8_activation::{BlockQ8, BlockQ8K};
 use crate::qdot_scalar::{q4_k_min_sum, q4_k_scales, q6_k_offset_sum};
 
-/// Proof that this CPU has AVX2, FMA and F16C (checked at run time by [`Avx2::detect`]).
+/// Proof that this CPU has AVX2, FMA and F16C (checked at run time by [`Avx2::detect`]), and
+/// with `vnni`, also AVX-512 VL and VNNI ([`Avx2::detect_vnni`]).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Avx2(());
+pub(crate) struct Avx2 {
+    vnni: bool,
+}
 
 impl Avx2 {
     /// The token, where the CPU has the features.
@@ -36,65 +41,121 @@ impl Avx2 {
         let found = is_x86_feature_detected!("avx2")
             && is_x86_feature_detected!("fma")
             && is_x86_feature_detected!("f16c");
-        found.then_some(Self(()))
+        found.then_some(Self { vnni: false })
+    }
+
+    /// The token whose 32-element kernels multiply with AVX-512 VNNI's `vpdpbusd` (on 256-bit
+    /// registers), where the CPU also has `avx512vl` and `avx512vnni`.
+    pub(crate) fn detect_vnni() -> Option<Self> {
+        let found = is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512vl")
+            && is_x86_feature_detected!("avx512vnni");
+        Self::detect()
+            .filter(|_| found)
+            .map(|_| Self { vnni: true })
+    }
+
+    /// Whether this token runs the VNNI kernels.
+    pub(crate) fn vnni(self) -> bool {
+        self.vnni
     }
 
     /// [`crate::qdot_scalar::dot_q8_0`].
     pub(crate) fn dot_q8_0(self, w: &[u8], a: &[BlockQ8]) -> f32 {
+        if self.vnni {
+            // SAFETY: `vnni` is set only where `detect_vnni` found avx512vl and avx512vnni too.
+            return unsafe { vnni::dot_q8_0(w, a) };
+        }
         // SAFETY: `self` exists only where `detect` found avx2, fma and f16c.
         unsafe { dot_q8_0(w, a) }
     }
 
     /// [`crate::qdot_scalar::dot_q4_0`].
     pub(crate) fn dot_q4_0(self, w: &[u8], a: &[BlockQ8]) -> f32 {
+        if self.vnni {
+            // SAFETY: `vnni` is set only where `detect_vnni` found avx512vl and avx512vnni too.
+            return unsafe { vnni::dot_q4_0(w, a) };
+        }
         // SAFETY: `self` exists only where `detect` found avx2, fma and f16c.
         unsafe { dot_q4_0(w, a) }
     }
 
     /// [`crate::qdot_scalar::dot_q4_1`].
     pub(crate) fn dot_q4_1(self, w: &[u8], a: &[BlockQ8]) -> f32 {
+        if self.vnni {
+            // SAFETY: `vnni` is set only where `detect_vnni` found avx512vl and avx512vnni too.
+            return unsafe { vnni::dot_q4_1(w, a) };
+        }
         // SAFETY: `self` exists only where `detect` found avx2, fma and f16c.
         unsafe { dot_q4_1(w, a) }
     }
 
     /// [`crate::qdot_scalar::dot_q5_0`].
     pub(crate) fn dot_q5_0(self, w: &[u8], a: &[BlockQ8]) -> f32 {
+        if self.vnni {
+            // SAFETY: `vnni` is set only where `detect_vnni` found avx512vl and avx512vnni too.
+            return unsafe { vnni::dot_q5_0(w, a) };
+        }
         // SAFETY: `self` exists only where `detect` found avx2, fma and f16c.
         unsafe { dot_q5_0(w, a) }
     }
 
     /// [`crate::qdot_scalar::dot_q5_1`].
     pub(crate) fn dot_q5_1(self, w: &[u8], a: &[BlockQ8]) -> f32 {
+        if self.vnni {
+            // SAFETY: `vnni` is set only where `detect_vnni` found avx512vl and avx512vnni too.
+            return unsafe { vnni::dot_q5_1(w, a) };
+        }
         // SAFETY: `self` exists only where `detect` found avx2, fma and f16c.
         unsafe { dot_q5_1(w, a) }
     }
 
     /// [`Avx2::dot_q8_0`] of one row with four inputs at once (each block unpacked once).
     pub(crate) fn dot4_q8_0(self, w: &[u8], a: [&[BlockQ8]; 4]) -> [f32; 4] {
+        if self.vnni {
+            // SAFETY: `vnni` is set only where `detect_vnni` found avx512vl and avx512vnni too.
+            return unsafe { vnni::dot4_q8_0(w, a) };
+        }
         // SAFETY: `self` exists only where `detect` found avx2, fma and f16c.
         unsafe { dot4_q8_0(w, a) }
     }
 
     /// [`Avx2::dot_q4_0`] of one row with four inputs at once (each block unpacked once).
     pub(crate) fn dot4_q4_0(self, w: &[u8], a: [&[BlockQ8]; 4]) -> [f32; 4] {
+        if self.vnni {
+            // SAFETY: `vnni` is set only where `detect_vnni` found avx512vl and avx512vnni too.
+            return unsafe { vnni::dot4_q4_0(w, a) };
+        }
         // SAFETY: `self` exists only where `detect` found avx2, fma and f16c.
         unsafe { dot4_q4_0(w, a) }
     }
 
     /// [`Avx2::dot_q4_1`] of one row with four inputs at once (each block unpacked once).
     pub(crate) fn dot4_q4_1(self, w: &[u8], a: [&[BlockQ8]; 4]) -> [f32; 4] {
+        if self.vnni {
+            // SAFETY: `vnni` is set only where `detect_vnni` found avx512vl and avx512vnni too.
+            return unsafe { vnni::dot4_q4_1(w, a) };
+        }
         // SAFETY: `self` exists only where `detect` found avx2, fma and f16c.
         unsafe { dot4_q4_1(w, a) }
     }
 
     /// [`Avx2::dot_q5_0`] of one row with four inputs at once (each block unpacked once).
     pub(crate) fn dot4_q5_0(self, w: &[u8], a: [&[BlockQ8]; 4]) -> [f32; 4] {
+        if self.vnni {
+            // SAFETY: `vnni` is set only where `detect_vnni` found avx512vl and avx512vnni too.
+            return unsafe { vnni::dot4_q5_0(w, a) };
+        }
         // SAFETY: `self` exists only where `detect` found avx2, fma and f16c.
         unsafe { dot4_q5_0(w, a) }
     }
 
     /// [`Avx2::dot_q5_1`] of one row with four inputs at once (each block unpacked once).
     pub(crate) fn dot4_q5_1(self, w: &[u8], a: [&[BlockQ8]; 4]) -> [f32; 4] {
+        if self.vnni {
+            // SAFETY: `vnni` is set only where `detect_vnni` found avx512vl and avx512vnni too.
+            return unsafe { vnni::dot4_q5_1(w, a) };
+        }
         // SAFETY: `self` exists only where `detect` found avx2, fma and f16c.
         unsafe { dot4_q5_1(w, a) }
     }
@@ -203,6 +264,16 @@ fn sum_pairs(p: __m256i) -> __m256i {
     _mm256_madd_epi16(p, _mm256_set1_epi16(1))
 }
 
+/// `u · s` for unsigned bytes `u` and signed bytes `s`, each run of four adjacent products summed
+/// into an i32 lane: `maddubs` then `madd` on AVX2 (the i16 pairs cannot saturate: every
+/// caller's bytes bound them below 2^15), one `vpdpbusd` with VNNI. The 32-element kernels'
+/// integer product, passed to their bodies as `products`.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn maddubs_products(u: __m256i, s: __m256i) -> __m256i {
+    sum_pairs(_mm256_maddubs_epi16(u, s))
+}
+
 /// The 32 nibbles of a 32-element block from its 16 bytes: low nibbles (elements 0..16) in the
 /// lower half, high nibbles (16..32) in the upper half.
 #[target_feature(enable = "avx2")]
@@ -252,44 +323,52 @@ fn sum_blocks_and_scalars(
     (hsum(_mm256_add_ps(acc0, acc1)), s0 + s1)
 }
 
-/// `acc + d · Σ pairs(maddubs(|q|, sign(x, q)))`: the dot product of signed i8 quants `q` with
+/// `acc + d · products(|q|, sign(x, q))`: the dot product of signed i8 quants `q` with
 /// the activations `x`, scaled by `d`. At most 2 · 128 · 127 per i16 (|q| ≤ 128, |x| ≤ 127).
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-fn signed_dot_fma(q: __m256i, x: __m256i, d: __m256, acc: __m256) -> __m256 {
-    let p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(x, q));
-    _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sum_pairs(p)), acc)
+fn signed_dot_fma(
+    q: __m256i,
+    x: __m256i,
+    d: __m256,
+    acc: __m256,
+    products: impl Fn(__m256i, __m256i) -> __m256i,
+) -> __m256 {
+    let p = products(_mm256_sign_epi8(q, q), _mm256_sign_epi8(x, q));
+    _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc)
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_q8_0(w: &[u8], a: &[BlockQ8]) -> f32 {
+#[inline]
+fn body_q8_0(w: &[u8], a: &[BlockQ8], products: impl Fn(__m256i, __m256i) -> __m256i) -> f32 {
     sum_blocks(w, a, 34, |b, a, acc| {
         // `d · d_x` as one scalar, broadcast once.
         let d = _mm256_set1_ps(f16_pair(b).0 * a.d);
-        signed_dot_fma(load_u8x32(&b[2..]), load_i8x32(&a.qs), d, acc)
+        signed_dot_fma(load_u8x32(&b[2..]), load_i8x32(&a.qs), d, acc, &products)
     })
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_q4_0(w: &[u8], a: &[BlockQ8]) -> f32 {
+#[inline]
+fn body_q4_0(w: &[u8], a: &[BlockQ8], products: impl Fn(__m256i, __m256i) -> __m256i) -> f32 {
     let eight = _mm256_set1_epi8(8);
     sum_blocks(w, a, 18, |b, a, acc| {
         // q - 8 in -8..8.
         let q = _mm256_sub_epi8(nibbles(&b[2..]), eight);
         let d = scale8(b, 0, a.d);
-        signed_dot_fma(q, load_i8x32(&a.qs), d, acc)
+        signed_dot_fma(q, load_i8x32(&a.qs), d, acc, &products)
     })
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_q4_1(w: &[u8], a: &[BlockQ8]) -> f32 {
+#[inline]
+fn body_q4_1(w: &[u8], a: &[BlockQ8], products: impl Fn(__m256i, __m256i) -> __m256i) -> f32 {
     // Per block: the f16 pair (d, m) widened in one conversion, `d · d_x` broadcast once, and
     // the minimum term `m · d_x · Σ q_x` summed as a scalar (fewer vector operations per block
     // than a lane-0 vector term; batch-1 decoding spends most of its time here).
     let (dots, mins) = sum_blocks_and_scalars(w, a, 20, |b, x, acc, min| {
         // Unsigned nibbles: at most 2 · 15 · 127 per i16.
-        let p = _mm256_maddubs_epi16(nibbles(&b[4..]), load_i8x32(&x.qs));
-        let s = _mm256_cvtepi32_ps(sum_pairs(p));
+        let s = _mm256_cvtepi32_ps(products(nibbles(&b[4..]), load_i8x32(&x.qs)));
         let (d, m) = f16_pair(b);
         *min += m * x.ds;
         _mm256_fmadd_ps(_mm256_set1_ps(d * x.d), s, acc)
@@ -316,6 +395,7 @@ fn dot4_blocks(
     a: [&[BlockQ8]; 4],
     size: usize,
     unpack: impl Fn(&[u8]) -> Block32,
+    products: impl Fn(__m256i, __m256i) -> __m256i,
 ) -> [f32; 4] {
     let mut acc = [_mm256_setzero_ps(); 4];
     // The minimum terms `m · d_x · Σ q_x`, one scalar sum per input.
@@ -337,7 +417,7 @@ fn dot4_blocks(
                     xv
                 }
             };
-            let s = _mm256_cvtepi32_ps(sum_pairs(_mm256_maddubs_epi16(left, right)));
+            let s = _mm256_cvtepi32_ps(products(left, right));
             *acc = _mm256_fmadd_ps(_mm256_mul_ps(block.d, _mm256_set1_ps(x.d)), s, *acc);
         }
     }
@@ -349,57 +429,187 @@ fn dot4_blocks(
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot4_q8_0(w: &[u8], a: [&[BlockQ8]; 4]) -> [f32; 4] {
-    dot4_blocks(w, a, 34, |b| Block32 {
-        q: load_u8x32(&b[2..]),
-        d: f16x8(b, 0),
-        min: None,
-    })
+#[inline]
+fn body4_q8_0(
+    w: &[u8],
+    a: [&[BlockQ8]; 4],
+    products: impl Fn(__m256i, __m256i) -> __m256i,
+) -> [f32; 4] {
+    dot4_blocks(
+        w,
+        a,
+        34,
+        |b| Block32 {
+            q: load_u8x32(&b[2..]),
+            d: f16x8(b, 0),
+            min: None,
+        },
+        products,
+    )
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot4_q4_0(w: &[u8], a: [&[BlockQ8]; 4]) -> [f32; 4] {
+#[inline]
+fn body4_q4_0(
+    w: &[u8],
+    a: [&[BlockQ8]; 4],
+    products: impl Fn(__m256i, __m256i) -> __m256i,
+) -> [f32; 4] {
     let eight = _mm256_set1_epi8(8);
-    dot4_blocks(w, a, 18, |b| Block32 {
-        q: _mm256_sub_epi8(nibbles(&b[2..]), eight),
-        d: f16x8(b, 0),
-        min: None,
-    })
+    dot4_blocks(
+        w,
+        a,
+        18,
+        |b| Block32 {
+            q: _mm256_sub_epi8(nibbles(&b[2..]), eight),
+            d: f16x8(b, 0),
+            min: None,
+        },
+        products,
+    )
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot4_q4_1(w: &[u8], a: [&[BlockQ8]; 4]) -> [f32; 4] {
-    dot4_blocks(w, a, 20, |b| Block32 {
-        q: nibbles(&b[4..]),
-        d: f16x8(b, 0),
-        min: Some(f16_at(b, 2)),
-    })
+#[inline]
+fn body4_q4_1(
+    w: &[u8],
+    a: [&[BlockQ8]; 4],
+    products: impl Fn(__m256i, __m256i) -> __m256i,
+) -> [f32; 4] {
+    dot4_blocks(
+        w,
+        a,
+        20,
+        |b| Block32 {
+            q: nibbles(&b[4..]),
+            d: f16x8(b, 0),
+            min: Some(f16_at(b, 2)),
+        },
+        products,
+    )
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot4_q5_0(w: &[u8], a: [&[BlockQ8]; 4]) -> [f32; 4] {
+#[inline]
+fn body4_q5_0(
+    w: &[u8],
+    a: [&[BlockQ8]; 4],
+    products: impl Fn(__m256i, __m256i) -> __m256i,
+) -> [f32; 4] {
     let high = _mm256_set1_epi8(0xF0_u8 as i8);
-    dot4_blocks(w, a, 22, |b| Block32 {
-        q: _mm256_or_si256(
-            nibbles(&b[6..]),
-            _mm256_andnot_si256(bit_bytes(&b[2..]), high),
-        ),
-        d: f16x8(b, 0),
-        min: None,
-    })
+    dot4_blocks(
+        w,
+        a,
+        22,
+        |b| Block32 {
+            q: _mm256_or_si256(
+                nibbles(&b[6..]),
+                _mm256_andnot_si256(bit_bytes(&b[2..]), high),
+            ),
+            d: f16x8(b, 0),
+            min: None,
+        },
+        products,
+    )
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot4_q5_1(w: &[u8], a: [&[BlockQ8]; 4]) -> [f32; 4] {
+#[inline]
+fn body4_q5_1(
+    w: &[u8],
+    a: [&[BlockQ8]; 4],
+    products: impl Fn(__m256i, __m256i) -> __m256i,
+) -> [f32; 4] {
     let fifth = _mm256_set1_epi8(0x10);
-    dot4_blocks(w, a, 24, |b| Block32 {
-        q: _mm256_or_si256(
-            nibbles(&b[8..]),
-            _mm256_and_si256(bit_bytes(&b[4..]), fifth),
-        ),
-        d: f16x8(b, 0),
-        min: Some(f16_at(b, 2)),
-    })
+    dot4_blocks(
+        w,
+        a,
+        24,
+        |b| Block32 {
+            q: _mm256_or_si256(
+                nibbles(&b[8..]),
+                _mm256_and_si256(bit_bytes(&b[4..]), fifth),
+            ),
+            d: f16x8(b, 0),
+            min: Some(f16_at(b, 2)),
+        },
+        products,
+    )
+}
+
+/// The entry points of the 32-element kernels, one per type and input count: `body_*` with
+/// `maddubs_products` compiled for AVX2 here, and with `vpdpbusd` compiled for AVX-512 VNNI in
+/// [`vnni`] (the same integers, so the same results).
+macro_rules! entry_points {
+    ($features:literal, $products:expr) => {
+        #[target_feature(enable = $features)]
+        pub(super) fn dot_q8_0(w: &[u8], a: &[BlockQ8]) -> f32 {
+            body_q8_0(w, a, $products)
+        }
+
+        #[target_feature(enable = $features)]
+        pub(super) fn dot_q4_0(w: &[u8], a: &[BlockQ8]) -> f32 {
+            body_q4_0(w, a, $products)
+        }
+
+        #[target_feature(enable = $features)]
+        pub(super) fn dot_q4_1(w: &[u8], a: &[BlockQ8]) -> f32 {
+            body_q4_1(w, a, $products)
+        }
+
+        #[target_feature(enable = $features)]
+        pub(super) fn dot_q5_0(w: &[u8], a: &[BlockQ8]) -> f32 {
+            body_q5_0(w, a, $products)
+        }
+
+        #[target_feature(enable = $features)]
+        pub(super) fn dot_q5_1(w: &[u8], a: &[BlockQ8]) -> f32 {
+            body_q5_1(w, a, $products)
+        }
+
+        #[target_feature(enable = $features)]
+        pub(super) fn dot4_q8_0(w: &[u8], a: [&[BlockQ8]; 4]) -> [f32; 4] {
+            body4_q8_0(w, a, $products)
+        }
+
+        #[target_feature(enable = $features)]
+        pub(super) fn dot4_q4_0(w: &[u8], a: [&[BlockQ8]; 4]) -> [f32; 4] {
+            body4_q4_0(w, a, $products)
+        }
+
+        #[target_feature(enable = $features)]
+        pub(super) fn dot4_q4_1(w: &[u8], a: [&[BlockQ8]; 4]) -> [f32; 4] {
+            body4_q4_1(w, a, $products)
+        }
+
+        #[target_feature(enable = $features)]
+        pub(super) fn dot4_q5_0(w: &[u8], a: [&[BlockQ8]; 4]) -> [f32; 4] {
+            body4_q5_0(w, a, $products)
+        }
+
+        #[target_feature(enable = $features)]
+        pub(super) fn dot4_q5_1(w: &[u8], a: [&[BlockQ8]; 4]) -> [f32; 4] {
+            body4_q5_1(w, a, $products)
+        }
+    };
+}
+
+entry_points!("avx2,fma,f16c", |u, s| maddubs_products(u, s));
+
+/// The 32-element kernels with `vpdpbusd` on 256-bit registers (AVX-512 VL + VNNI): one
+/// instruction for `maddubs` + `madd`, as llama.cpp builds its kernels where `__AVX512VNNI__`
+/// and `__AVX512VL__` are set.
+mod vnni {
+    use std::arch::x86_64::{_mm256_dpbusd_epi32, _mm256_setzero_si256};
+
+    use super::{
+        BlockQ8, body_q4_0, body_q4_1, body_q5_0, body_q5_1, body_q8_0, body4_q4_0, body4_q4_1,
+        body4_q5_0, body4_q5_1, body4_q8_0,
+    };
+
+    entry_points!("avx2,fma,f16c,avx512f,avx512vl,avx512vnni", |u, s| {
+        _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s)
+    });
 }
 
 /// Byte `j` all ones where bit `j` of the little-endian u32 at `qh` is set, else zero
@@ -421,7 +631,8 @@ fn bit_bytes(qh: &[u8]) -> __m256i {
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_q5_0(w: &[u8], a: &[BlockQ8]) -> f32 {
+#[inline]
+fn body_q5_0(w: &[u8], a: &[BlockQ8], products: impl Fn(__m256i, __m256i) -> __m256i) -> f32 {
     let high = _mm256_set1_epi8(0xF0_u8 as i8);
     sum_blocks(w, a, 22, |b, a, acc| {
         // q - 16 as i8: the nibble where the fifth bit is set, the nibble | 0xF0 (= nibble - 16)
@@ -431,12 +642,13 @@ fn dot_q5_0(w: &[u8], a: &[BlockQ8]) -> f32 {
             _mm256_andnot_si256(bit_bytes(&b[2..]), high),
         );
         let d = scale8(b, 0, a.d);
-        signed_dot_fma(q, load_i8x32(&a.qs), d, acc)
+        signed_dot_fma(q, load_i8x32(&a.qs), d, acc, &products)
     })
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_q5_1(w: &[u8], a: &[BlockQ8]) -> f32 {
+#[inline]
+fn body_q5_1(w: &[u8], a: &[BlockQ8], products: impl Fn(__m256i, __m256i) -> __m256i) -> f32 {
     let fifth = _mm256_set1_epi8(0x10);
     sum_blocks(w, a, 24, |b, a, acc| {
         let q = _mm256_or_si256(
@@ -444,8 +656,7 @@ fn dot_q5_1(w: &[u8], a: &[BlockQ8]) -> f32 {
             _mm256_and_si256(bit_bytes(&b[4..]), fifth),
         );
         // Unsigned 5-bit quants: at most 2 · 31 · 127 per i16.
-        let p = _mm256_maddubs_epi16(q, load_i8x32(&a.qs));
-        let s = _mm256_cvtepi32_ps(sum_pairs(p));
+        let s = _mm256_cvtepi32_ps(products(q, load_i8x32(&a.qs)));
         let min = lane0(scale8(b, 2, a.ds));
         _mm256_fmadd_ps(scale8(b, 0, a.d), s, _mm256_add_ps(acc, min))
     })

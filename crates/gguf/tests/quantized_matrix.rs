@@ -179,6 +179,19 @@ fn avx2_available() -> bool {
     false
 }
 
+#[cfg(target_arch = "x86_64")]
+fn vnni_available() -> bool {
+    avx2_available()
+        && is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512vl")
+        && is_x86_feature_detected!("avx512vnni")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn vnni_available() -> bool {
+    false
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -200,8 +213,12 @@ proptest! {
         check(&m, Kernel::DequantF32, &x, n, &refs);
         check(&m, Kernel::Auto, &x, n, &refs);
         if avx2_available() {
-            prop_assert_eq!(m.auto_kernel(), Kernel::Avx2);
+            let auto = if vnni_available() { Kernel::Avx512Vnni } else { Kernel::Avx2 };
+            prop_assert_eq!(m.auto_kernel(), auto);
             check(&m, Kernel::Avx2, &x, n, &refs);
+        }
+        if vnni_available() {
+            check(&m, Kernel::Avx512Vnni, &x, n, &refs);
         }
         // matvec is matmul of one input, and a batch's first row agrees with it (the same
         // integers; batches of four sum them in another order).
@@ -239,11 +256,16 @@ proptest! {
 
 #[test]
 fn large_products_split_over_threads_agree() {
-    // 2^21+ multiply-adds per input: at least two threads where the machine has them, with an
-    // uneven last chunk.
+    // 2^21+ multiply-adds per input: several tasks per thread where the machine has two or
+    // more, with an uneven last chunk; and a product just past the split into one task per
+    // thread (601 × 64: 38,464 multiply-adds per input, an odd row count).
     let mut rng = Rng(SplitMix64::new(7));
-    for ty in [GgmlType::Q4_0, GgmlType::Q6_K] {
-        let (rows, cols) = (8197, 256);
+    for (ty, rows, cols) in [
+        (GgmlType::Q4_0, 8197, 256),
+        (GgmlType::Q6_K, 8197, 256),
+        (GgmlType::Q4_1, 601, 64),
+        (GgmlType::Q8_0, 601, 64),
+    ] {
         let m = random_matrix(&mut rng, ty, rows, cols);
         for n in [1, 6] {
             let x = random_input(&mut rng, n * cols);
@@ -266,12 +288,21 @@ fn simd_and_scalar_agree_to_float_rounding() {
         let x = random_input(&mut rng, cols);
         let (mut scalar, mut simd) = (vec![0.0; 64], vec![0.0; 64]);
         m.matmul_with(Kernel::Scalar, &x, 1, &mut scalar).unwrap();
-        m.matmul_with(Kernel::Avx2, &x, 1, &mut simd).unwrap();
         let refs = reference(&m, &x, 1);
-        for (o, (s, v)) in scalar.iter().zip(&simd).enumerate() {
-            // Same integers per block; only the order of the f32 sums differs.
-            let tol = 5e-5 * refs.integer_float[o] + 1e-30;
-            assert!(f64::from((s - v).abs()) <= tol, "{ty} row {o}: {s} vs {v}");
+        let mut kernels = vec![Kernel::Avx2];
+        if vnni_available() {
+            kernels.push(Kernel::Avx512Vnni);
+        }
+        for kernel in kernels {
+            m.matmul_with(kernel, &x, 1, &mut simd).unwrap();
+            for (o, (s, v)) in scalar.iter().zip(&simd).enumerate() {
+                // Same integers per block; only the order of the f32 sums differs.
+                let tol = 5e-5 * refs.integer_float[o] + 1e-30;
+                assert!(
+                    f64::from((s - v).abs()) <= tol,
+                    "{ty} {kernel:?} row {o}: {s} vs {v}"
+                );
+            }
         }
     }
 }
@@ -356,6 +387,12 @@ fn product_errors_name_the_sizes() {
     if !avx2_available() {
         let e = err_text(m.matmul_with(Kernel::Avx2, &[0.0; 64], 1, &mut [0.0; 3]));
         assert!(e.contains("lacks avx2"), "{e}");
+    }
+    let e = err_text(q2.matmul_with(Kernel::Avx512Vnni, &[0.0; 256], 1, &mut [0.0; 1]));
+    assert!(e.contains("no integer kernel"), "{e}");
+    if !vnni_available() {
+        let e = err_text(m.matmul_with(Kernel::Avx512Vnni, &[0.0; 64], 1, &mut [0.0; 3]));
+        assert!(e.contains("lacks") && e.contains("avx512vnni"), "{e}");
     }
 }
 

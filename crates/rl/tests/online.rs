@@ -340,3 +340,128 @@ fn the_documented_pref_grpo_config_is_valid() {
     assert_eq!(c.rewards[1], RewardSpec::pointwise("reward_model", 1.4));
     assert!(file.model.reward_model.is_some());
 }
+
+/// Adapters on every projection of the toy model (its LM head is tied).
+fn toy_lora() -> prefopt_models::LoraConfig {
+    prefopt_models::LoraConfig {
+        r: 4,
+        lora_alpha: 8.0,
+        target_modules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj"]
+            .map(String::from)
+            .to_vec(),
+        ..Default::default()
+    }
+}
+
+/// Every base weight the adapters sit on, the embeddings and the norms, as f32 values.
+fn base_weights(policy: &prefopt_models::CausalLm) -> Vec<Vec<f32>> {
+    let dense = |l: &prefopt_models::BaseLinear| {
+        l.dense()
+            .unwrap()
+            .weight
+            .val()
+            .try_into_vec_as::<f32>()
+            .unwrap()
+    };
+    let mut out = vec![embed(policy)];
+    for layer in &policy.model.layers {
+        for l in layer.projections() {
+            out.push(dense(l));
+        }
+        out.push(
+            layer
+                .input_layernorm
+                .gamma
+                .val()
+                .try_into_vec_as::<f32>()
+                .unwrap(),
+        );
+    }
+    out
+}
+
+/// `lora_B` of every `q_proj` adapter.
+fn q_lora_b(policy: &prefopt_models::CausalLm) -> Vec<f32> {
+    policy
+        .model
+        .layers
+        .iter()
+        .flat_map(|l| {
+            let b = l.self_attn.q_proj_lora.as_ref().expect("q_proj adapter");
+            b.lora_b.val().try_into_vec_as::<f32>().unwrap()
+        })
+        .collect()
+}
+
+/// GRPO on a LoRA policy moves the adapters only: with weight decay on, every base tensor is
+/// bit for bit what it was, while `lora_B` (0 at the start) has moved.
+#[test]
+fn grpo_with_lora_trains_only_the_adapters() {
+    let device = Device::flex().autodiff();
+    let policy = toy_model(32, 2, 11, &device)
+        .unwrap()
+        .with_lora(&toy_lora(), 5)
+        .unwrap();
+    let before = base_weights(&policy);
+    assert!(q_lora_b(&policy).iter().all(|b| *b == 0.0));
+    let mut config = toy_config(3);
+    config.loss.beta = 0.1;
+    config.adam = config.adam.with_weight_decay(0.1);
+    let mut trainer = GrpoTrainer::new(config, policy, target_set()).unwrap();
+    for step in 0..3 {
+        let out = trainer
+            .step(&toy_prompts(4, 20 + step), &toy_detokenize)
+            .unwrap();
+        assert!(out.metrics["kl"].is_finite(), "{:?}", out.metrics);
+        assert_eq!(out.skipped_nonfinite, 0);
+    }
+    assert_eq!(
+        base_weights(trainer.policy()),
+        before,
+        "a base weight moved"
+    );
+    assert!(
+        q_lora_b(trainer.policy()).iter().any(|b| *b != 0.0),
+        "the adapters did not train"
+    );
+}
+
+/// The KL reference of a LoRA policy is its base with the adapters off, not the policy as it
+/// is handed over: a policy whose adapters already moved shows KL > 0 on its first pass
+/// (μ = 1), where a copy of itself would give exactly 0.
+#[test]
+fn the_reference_of_a_lora_policy_is_its_base() {
+    let device = Device::flex().autodiff();
+    let policy = toy_model(32, 1, 12, &device)
+        .unwrap()
+        .with_lora(&toy_lora(), 6)
+        .unwrap();
+    let mut config = toy_config(2);
+    config.learning_rate = 5e-2;
+    let mut trainer = GrpoTrainer::new(config.clone(), policy, target_set()).unwrap();
+    for step in 0..2 {
+        trainer
+            .step(&toy_prompts(4, 30 + step), &toy_detokenize)
+            .unwrap();
+    }
+    let trained = trainer.into_policy();
+    assert!(q_lora_b(&trained).iter().any(|b| *b != 0.0));
+    config.loss.beta = 0.1;
+    let kl = |policy| {
+        let mut trainer = GrpoTrainer::new(config.clone(), policy, target_set()).unwrap();
+        let out = trainer.step(&toy_prompts(4, 40), &toy_detokenize).unwrap();
+        out.metrics["kl"]
+    };
+    let with_adapters = kl(trained.clone());
+    // The same weights without adapters: the reference is the policy itself.
+    let dir = tempfile::tempdir().unwrap();
+    trained
+        .valid()
+        .merge_adapters()
+        .unwrap()
+        .save_hf(dir.path())
+        .unwrap();
+    let merged = kl(prefopt_models::CausalLm::load_hf(dir.path(), &device).unwrap());
+    assert!(with_adapters > 1e-4, "kl {with_adapters}");
+    assert!(merged.abs() < 1e-7, "kl {merged}");
+}

@@ -38,7 +38,7 @@ pub use error::{Error, Result};
 pub use examples::{Examples, LoadedSplit, load_split};
 pub use flow_loop::{FlowBatch, FlowData, FlowTrainReport, finish_pipeline_run, train_flow};
 pub use flow_section::{FlowSection, WeightingScheme};
-pub use lora_section::{LoraSection, MERGED_ADAPTER_DIR};
+pub use lora_section::{LoraSection, MERGED_ADAPTER_DIR, require_lora_for_quantized};
 pub use metrics::{MetricsLog, MetricsRecord, check_finite, read_metrics};
 pub use optimizer::{AdamW, AdamWConfig};
 pub use param_ids::ParamIds;

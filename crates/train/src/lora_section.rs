@@ -14,13 +14,16 @@
 //! prefopt's. With the table present the base weights are frozen (only the adapters are in
 //! the optimizer), the DPO/LiPO reference is the base model with the adapters switched off (no
 //! second copy of the weights), and checkpoints hold the adapter, not the model.
+//! [`LoraSection::save_output`] writes what a finished LoRA run leaves behind (the offline
+//! trainer's and `prefopt grpo`'s).
 
 use std::path::{Path, PathBuf};
 
-use prefopt_models::LoraConfig;
+use prefopt_models::{CausalLm, LoraConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::train_loop::copy_tokenizer_files;
 
 /// Where a merged run writes its adapter, under `output_dir`.
 pub const MERGED_ADAPTER_DIR: &str = "adapter";
@@ -89,6 +92,46 @@ impl LoraSection {
             output_dir.to_path_buf()
         }
     }
+
+    /// Writes the result of a finished LoRA run: `model`'s adapter in PEFT layout (its
+    /// `base_model_name_or_path` is `base`) with the tokenizer files of `tokenizer_dir` in
+    /// [`adapter_dir`](Self::adapter_dir), and with `merge` also the merged full checkpoint
+    /// (`W + scaling · B A`, [`CausalLm::merge_adapters`]) with the tokenizer files in
+    /// `output_dir`.
+    ///
+    /// # Errors
+    /// A model without adapters, and any write failure (naming the file).
+    pub fn save_output(
+        &self,
+        model: &CausalLm,
+        base: &Path,
+        tokenizer_dir: &Path,
+        output_dir: &Path,
+    ) -> Result<()> {
+        let adapter_dir = self.adapter_dir(output_dir);
+        model.save_peft_adapter(&adapter_dir, &base.to_string_lossy())?;
+        copy_tokenizer_files(tokenizer_dir, &adapter_dir)?;
+        if self.merge {
+            model.clone().merge_adapters()?.save_hf(output_dir)?;
+            copy_tokenizer_files(tokenizer_dir, output_dir)?;
+        }
+        Ok(())
+    }
+}
+
+/// Refuses `model.keep_quantized` without `[lora]`: a quantized base is frozen, so it trains
+/// through adapters only. The check the offline trainer's run files and `prefopt grpo`'s share.
+///
+/// # Errors
+/// [`Error::InvalidConfig`](crate::Error::InvalidConfig) naming `model.keep_quantized`.
+pub fn require_lora_for_quantized(keep_quantized: bool, lora: Option<&LoraSection>) -> Result<()> {
+    if keep_quantized && lora.is_none() {
+        return Err(prefopt_core::invalid(
+            "model.keep_quantized",
+            "a quantized base is frozen and trains through LoRA adapters only; add a [lora] section",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

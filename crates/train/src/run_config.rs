@@ -236,12 +236,10 @@ impl RunConfig {
         if self.data.train.as_os_str().is_empty() {
             return Err(invalid("data.train", "is required"));
         }
-        if self.model.keep_quantized && self.lora.is_none() {
-            return Err(invalid(
-                "model.keep_quantized",
-                "a quantized base is frozen and trains through LoRA adapters only; add a [lora] section",
-            ));
-        }
+        crate::lora_section::require_lora_for_quantized(
+            self.model.keep_quantized,
+            self.lora.as_ref(),
+        )?;
         if self.data.per_device_eval_batch_size == 0 {
             return Err(invalid("data.per_device_eval_batch_size", "must be >= 1"));
         }

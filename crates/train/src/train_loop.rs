@@ -504,16 +504,13 @@ impl Run {
         let model = self.model.valid();
         match &config.lora {
             Some(lora) => {
-                let adapter_dir = lora.adapter_dir(&output_dir);
-                save_model(config, &model, &adapter_dir)?;
-                copy_tokenizer_files(&self.tokenizer_dir, &adapter_dir)?;
-                if lora.merge {
-                    model.clone().merge_adapters()?.save_hf(&output_dir)?;
-                }
+                lora.save_output(&model, &config.model.path, &self.tokenizer_dir, &output_dir)?;
             }
-            None => model.save_hf(&output_dir)?,
+            None => {
+                model.save_hf(&output_dir)?;
+                copy_tokenizer_files(&self.tokenizer_dir, &output_dir)?;
+            }
         }
-        copy_tokenizer_files(&self.tokenizer_dir, &output_dir)?;
         if !options.no_plots
             && let Err(e) = plot_metrics_file(
                 &metrics_path,

@@ -12,7 +12,9 @@ const PROMPTS: &str = r#"{"prompt": "The sky is"}
 {"prompt": "Water is"}
 "#;
 
-fn grpo_config(s: &Setup, extra_model: &str, rewards: &str) -> std::path::PathBuf {
+/// `grpo.toml` for the tiny model: 3 steps of 2 prompts × 4 completions into `grpo-out`, with
+/// `extra_model` lines in `[model]` and `rewards` (more tables) at the end.
+pub fn grpo_config(s: &Setup, extra_model: &str, rewards: &str) -> std::path::PathBuf {
     let prompts = s.file("prompts.jsonl", PROMPTS);
     let text = format!(
         r#"[model]

@@ -23,7 +23,8 @@ const PAIRS: &str = r#"{"prompt": "SKY IS", "chosen": " BLUE.", "rejected": " GR
 {"prompt": "3 * 3 =", "chosen": " 9", "rejected": " 6"}
 "#;
 
-fn gguf() -> PathBuf {
+/// The models crate's quantized GGUF fixture (tied embeddings, 96 rows).
+pub fn gguf() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../crates/models/tests/fixtures/gguf/tiny_llama_tied.gguf")
 }
@@ -32,9 +33,16 @@ fn gguf() -> PathBuf {
 /// lists a merge whose result it lacks, which `tokenizers` refuses); ids stay below the
 /// fixture's 96 embedding rows.
 fn tokenizer(s: &Setup) -> PathBuf {
+    word_tokenizer(&s.path("tokenizer"), PAIRS)
+}
+
+/// Writes into `dir` a word-level tokenizer for the [`gguf`] fixture over the words of `text`
+/// (JSON keys `prompt`, `chosen` and `rejected` left out), `.` and `,`, after three special
+/// tokens (`<|endoftext|>` = EOS and pad).
+pub fn word_tokenizer(dir: &Path, text: &str) -> PathBuf {
     let specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
     let mut words: Vec<String> = specials.iter().map(|w| w.to_string()).collect();
-    for w in PAIRS
+    for w in text
         .split(|c: char| !(c.is_ascii_alphanumeric() || "+=*".contains(c)))
         .chain([".", ","])
     {
@@ -65,15 +73,14 @@ fn tokenizer(s: &Setup) -> PathBuf {
         "decoder": null,
         "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "<|endoftext|>"}
     });
-    let dir = s.path("tokenizer");
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("tokenizer.json"), json.to_string()).unwrap();
     std::fs::write(
         dir.join("tokenizer_config.json"),
         r#"{"eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>", "add_bos_token": false}"#,
     )
     .unwrap();
-    dir
+    dir.to_path_buf()
 }
 
 fn config(s: &Setup, out: &Path, lora: bool) -> PathBuf {
@@ -121,7 +128,8 @@ beta = 0.1
     )
 }
 
-fn logits(model: &CausalLm) -> Vec<f64> {
+/// The logits of one fixed 18-token row (ids below 96: any fixture model), flattened.
+pub fn logits(model: &CausalLm) -> Vec<f64> {
     let ids = Tensor::<2, Int>::from_data(
         TensorData::new(
             vec![

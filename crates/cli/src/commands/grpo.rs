@@ -2,7 +2,7 @@
 //! toy task's policy and prompts for it.
 //!
 //! The file's schema is [`prefopt_rl::GrpoFile`] (`[model]`, `[data]`, `[grpo]` with
-//! `[grpo.loss]`, `[grpo.sampling]`, `[[grpo.rewards]]`); the run is
+//! `[grpo.loss]`, `[grpo.sampling]`, `[[grpo.rewards]]`, and an optional `[lora]`); the run is
 //! [`prefopt_rl::run_grpo_file`]. This command adds the built-in `sentiment` reward (the demo
 //! task's ground truth) and the toy task's rewards and comparators
 //! ([`prefopt_rl::toy::register_toy_rewards`]) to the names a file may use.

@@ -7,6 +7,7 @@ use super::attention::LlamaAttention;
 use super::config::LlamaConfig;
 use super::mlp::LlamaMlp;
 use super::rope::RopeTables;
+use crate::base_linear::BaseLinear;
 use crate::error::Result;
 use crate::kv_cache::LayerCache;
 use crate::lora::LoraSlot;
@@ -68,11 +69,10 @@ impl DecoderLayer {
         )
     }
 
-    /// The adapter slots of the layer's seven projections, with HF paths under `prefix`.
-    /// Whether any projection of the layer is kept quantized.
-    pub(crate) fn is_quantized(&self) -> bool {
-        let a = &self.self_attn;
-        let m = &self.mlp;
+    /// The seven projections' base layers in HF order: `q_proj`, `k_proj`, `v_proj`, `o_proj`,
+    /// `gate_proj`, `up_proj`, `down_proj`.
+    pub fn projections(&self) -> [&BaseLinear; 7] {
+        let (a, m) = (&self.self_attn, &self.mlp);
         [
             &a.q_proj,
             &a.k_proj,
@@ -82,10 +82,14 @@ impl DecoderLayer {
             &m.up_proj,
             &m.down_proj,
         ]
-        .iter()
-        .any(|l| l.is_quantized())
     }
 
+    /// Whether any projection of the layer is kept quantized.
+    pub(crate) fn is_quantized(&self) -> bool {
+        self.projections().iter().any(|l| l.is_quantized())
+    }
+
+    /// The adapter slots of the layer's seven projections, with HF paths under `prefix`.
     pub(crate) fn lora_slots<'a>(&'a mut self, prefix: &str, out: &mut Vec<LoraSlot<'a>>) {
         self.self_attn
             .lora_slots(&format!("{prefix}.self_attn"), out);

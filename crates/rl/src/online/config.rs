@@ -48,9 +48,10 @@ pub struct GrpoRunConfig {
     pub seed: u64,
     /// Where `metrics.jsonl` and the checkpoints are written (`None` = not written).
     pub output_dir: Option<PathBuf>,
-    /// Write `output_dir/checkpoint-<step>/` (policy in HF layout, AdamW state, trainer state
-    /// with the prompt cursor) after every `save_steps` rollout batches (HF default 500; 0 =
-    /// never). `<step>` counts optimizer steps, as `step` in `metrics.jsonl`.
+    /// Write `output_dir/checkpoint-<step>/` (policy in HF layout, or the PEFT adapter of a
+    /// LoRA policy; AdamW state, trainer state with the prompt cursor) after every `save_steps`
+    /// rollout batches (HF default 500; 0 = never). `<step>` counts optimizer steps, as `step`
+    /// in `metrics.jsonl`.
     pub save_steps: u64,
     /// Keep only the newest `save_total_limit` checkpoints (`None` = all, HF default).
     pub save_total_limit: Option<usize>,

@@ -6,6 +6,13 @@
 //! path = "runs/sft"              # HF checkpoint of the initial policy (+ tokenizer files)
 //! output_dir = "runs/grpo"       # the trained policy (HF layout) and metrics.jsonl
 //! reward_model = "runs/rm"       # optional: a sequence-classifier checkpoint for `reward_model`
+//! keep_quantized = false         # true: a .gguf base stays in its block format (QLoRA); needs [lora]
+//!
+//! [lora]                         # optional: train PEFT LoRA adapters on the frozen base
+//! r = 8                          # prefopt_train::LoraSection, the offline trainer's [lora]
+//! lora_alpha = 16
+//! target_modules = ["q_proj", "k_proj", "v_proj", "o_proj"]
+//! merge = false                  # true: output_dir gets the merged model, the adapter adapter/
 //!
 //! [data]
 //! prompts = "prompts.jsonl"      # TRL prompt-only JSONL (`prompt`)
@@ -23,14 +30,20 @@
 //! kind = "win_rate"
 //! judge = { kind = "programmatic", comparator = "longer" }
 //! ```
+//!
+//! With `[lora]` only the adapters train: the KL reference (β > 0) is the policy's own base
+//! with the adapters off, checkpoints hold the PEFT adapter, and `output_dir` gets the adapter
+//! (and, with `merge`, the merged model), as with the offline trainer's `[lora]`.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::reward_model::REWARD_MODEL;
 use prefopt_core::invalid;
+use prefopt_models::LoadOptions;
+use prefopt_train::LoraSection;
 
 use super::config::GrpoRunConfig;
 use super::registry::RewardRegistry;
@@ -46,6 +59,10 @@ pub struct GrpoFile {
     /// `[grpo]`: the run settings (all defaulted).
     #[serde(default)]
     pub grpo: GrpoRunConfig,
+    /// `[lora]`: train PEFT LoRA adapters on the frozen policy instead of every weight (the
+    /// offline trainer's table: same keys, same checks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lora: Option<LoraSection>,
 }
 
 /// `[model]` of a [`GrpoFile`].
@@ -66,12 +83,24 @@ pub struct GrpoModelTable {
     /// `reward_model` reward.
     #[serde(default)]
     pub reward_model: Option<PathBuf>,
+    /// Keep a GGUF policy's quantized weights in their block format (CPU backend): QLoRA, the
+    /// adapters in f32 on the frozen quantized base, whose adapters-off forward is also the KL
+    /// reference. Needs `[lora]`.
+    #[serde(default)]
+    pub keep_quantized: bool,
 }
 
 impl GrpoModelTable {
     /// The tokenizer directory: `tokenizer`, else `path`.
     pub fn tokenizer_dir(&self) -> &Path {
         self.tokenizer.as_deref().unwrap_or(&self.path)
+    }
+
+    /// How the policy's files are loaded.
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            keep_quantized: self.keep_quantized,
+        }
     }
 }
 
@@ -104,6 +133,25 @@ impl GrpoFile {
         toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| invalid("config", e.to_string()))
+    }
+
+    /// Checks `[lora]` (each error names its `lora.*` key) and that `[model] keep_quantized`
+    /// comes with it; nothing is loaded.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) naming `model.keep_quantized` or
+    /// the `lora.*` key.
+    pub fn check_model(&self) -> Result<()> {
+        let config_error = |e| match e {
+            prefopt_train::Error::InvalidConfig(e) => Error::InvalidConfig(e),
+            e => e.into(),
+        };
+        prefopt_train::require_lora_for_quantized(self.model.keep_quantized, self.lora.as_ref())
+            .map_err(config_error)?;
+        if let Some(lora) = &self.lora {
+            lora.validate().map_err(config_error)?;
+        }
+        Ok(())
     }
 
     /// The reward names this file can use with `registry`: the registry's, plus
@@ -184,6 +232,45 @@ mod tests {
         }
         let table: toml::Table = toml::from_str(FILE).unwrap();
         assert_eq!(GrpoFile::from_table(table).unwrap(), file);
+        assert!(file.lora.is_none() && !file.model.keep_quantized);
+        file.check_model().unwrap();
+    }
+
+    #[test]
+    fn lora_and_keep_quantized_are_read_and_checked() {
+        let with_lora = FILE.replace(
+            "output_dir = \"out\"",
+            "output_dir = \"out\"\nkeep_quantized = true",
+        ) + "[lora]\nr = 4\nlora_alpha = 8\ntarget_modules = [\"q_proj\", \"o_proj\"]\nmerge = true\n";
+        let file = GrpoFile::from_toml_str(&with_lora).unwrap();
+        file.check_model().unwrap();
+        assert!(file.model.load_options().keep_quantized);
+        let lora = file.lora.as_ref().unwrap();
+        assert_eq!((lora.r, lora.lora_alpha, lora.merge), (4, 8.0, true));
+        assert_eq!(lora.target_modules, ["q_proj", "o_proj"]);
+
+        let field = |file: &GrpoFile| match file.check_model().unwrap_err() {
+            crate::Error::InvalidConfig(e) => e.field,
+            e => panic!("unexpected {e}"),
+        };
+        // keep_quantized without [lora] is refused, naming the key and the missing table.
+        let mut bare = file.clone();
+        bare.lora = None;
+        assert_eq!(field(&bare), "model.keep_quantized");
+        assert!(
+            bare.check_model()
+                .unwrap_err()
+                .to_string()
+                .contains("[lora]")
+        );
+        // [lora] keys are the offline trainer's, with its checks.
+        let mut bad = file.clone();
+        bad.lora.as_mut().unwrap().r = 0;
+        assert_eq!(field(&bad), "lora.r");
+        let err = GrpoFile::from_toml_str(&with_lora.replace("r = 4", "rank = 4"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rank"), "{err}");
     }
 
     #[test]

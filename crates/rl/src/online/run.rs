@@ -7,13 +7,19 @@
 //! non-finite steps in a row, the hash of the trajectory settings), written atomically. The
 //! rollout sampler draws from `seed + rollout step` and the prompt order is a pure function of
 //! (seed, prompts consumed), so a resumed run repeats the uninterrupted run's steps exactly.
+//!
+//! A policy with LoRA adapters is checkpointed as the offline trainer's `[lora]` runs are: the
+//! PEFT adapter (`adapter_config.json` + `adapter_model.safetensors`) instead of the model, and
+//! resume attaches the checkpoint's adapter to the policy's own frozen base. The adapters'
+//! settings (and whether the base is kept quantized) are then part of the trajectory hash.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use burn::prelude::*;
 use prefopt_models::CausalLm;
-use prefopt_train::{Checkpointer, MetricsLog, MetricsRecord, TrainerState, start_in_output_dir};
+use prefopt_train::{
+    Checkpointer, MetricsLog, MetricsRecord, TRAINER_STATE_FILE, TrainerState, start_in_output_dir,
+};
 use serde_json::json;
 
 use crate::error::{Error, Result};
@@ -22,7 +28,7 @@ use prefopt_core::invalid;
 
 use super::config::{GrpoRunConfig, ValidGrpoConfig};
 use super::prompt_order::PromptOrder;
-use super::trainer::GrpoTrainer;
+use super::trainer::{GrpoTrainer, frozen_reference};
 
 /// The metrics file in `output_dir`.
 const METRICS_FILE: &str = "metrics.jsonl";
@@ -32,11 +38,16 @@ const METRICS_FILE: &str = "metrics.jsonl";
 pub struct GrpoRunOptions {
     /// Continue from the newest complete `checkpoint-<step>/` in `output_dir`: the caller still
     /// passes the *initial* policy (it stays the frozen reference when β > 0), the weights and
-    /// the optimizer state come from the checkpoint.
+    /// the optimizer state come from the checkpoint. A LoRA policy keeps its base and gets the
+    /// checkpoint's adapter in place of its own.
     pub resume: bool,
     /// Tokenizer files copied into every checkpoint, so that each one is a loadable model
     /// directory.
     pub tokenizer_dir: Option<PathBuf>,
+    /// The base model of a LoRA policy (an HF directory or a `.gguf` file), written as
+    /// `base_model_name_or_path` in the adapters its checkpoints hold, so that each checkpoint
+    /// loads on its own (`prefopt generate --model …/checkpoint-<step>`).
+    pub base_model: Option<PathBuf>,
 }
 
 /// The result of [`run_grpo`].
@@ -98,7 +109,7 @@ pub fn run_valid_grpo(
     if prompts.is_empty() {
         return Err(Error::InvalidInput("no prompts".into()));
     }
-    let hash = config.trajectory_hash()?;
+    let hash = trajectory_hash(&config, &policy)?;
     let checkpointer = config
         .output_dir
         .as_ref()
@@ -108,12 +119,17 @@ pub fn run_valid_grpo(
     let mut state = TrainerState::new(config.seed, hash.clone());
     let (policy, reference) = match &resume_dir {
         Some(dir) => {
-            let device = policy.device();
-            let reference = (config.loss.beta > 0.0).then(|| policy.valid());
-            let model = CausalLm::load_hf(dir, &device)
-                .map_err(|e| Error::file("loading the checkpoint", dir, e))?;
+            let reference = (config.loss.beta > 0.0).then(|| frozen_reference(&policy));
+            // Checked before the weights load: a LoRA and a full checkpoint hold other files.
+            TrainerState::read(dir.join(TRAINER_STATE_FILE))?.check_config_hash(&hash)?;
+            let model = if policy.lora_config().is_some() {
+                // The checkpoint holds the adapter only; the base is the policy's own.
+                policy.without_adapters().load_peft_adapter(dir)
+            } else {
+                CausalLm::load_hf(dir, &policy.device())
+            }
+            .map_err(|e| Error::file("loading the checkpoint", dir, e))?;
             let resumed = Checkpointer::resume(dir, model, valid.optimizer)?;
-            resumed.state.check_config_hash(&hash)?;
             valid.optimizer = resumed.optimizer;
             state = resumed.state;
             (resumed.model, Some(reference))
@@ -199,6 +215,16 @@ pub fn run_valid_grpo(
     })
 }
 
+/// The hash stored in checkpoints: [`GrpoRunConfig::trajectory_hash`], and for a LoRA policy
+/// also its adapters' settings and whether its base is kept quantized.
+fn trajectory_hash(config: &GrpoRunConfig, policy: &CausalLm) -> Result<String> {
+    let hash = config.trajectory_hash()?;
+    Ok(match policy.lora_config() {
+        None => hash,
+        Some(lora) => prefopt_train::config_hash(&(hash, lora, policy.is_quantized()))?,
+    })
+}
+
 /// The checkpoint to resume from, after checking that `output_dir` is used consistently.
 fn resume_dir(config: &GrpoRunConfig, resume: bool) -> Result<Option<PathBuf>> {
     let Some(dir) = &config.output_dir else {
@@ -222,24 +248,32 @@ fn save_checkpoint(
 ) -> Result<()> {
     let policy = trainer.policy();
     let tokenizer_dir = options.tokenizer_dir.as_deref();
+    let base = options.base_model.as_deref();
     checkpointer.save(policy, trainer.optimizer(), state, |dir: &Path| {
-        save_model(policy, tokenizer_dir, dir)
+        save_model(policy, base, tokenizer_dir, dir)
     })?;
     Ok(())
 }
 
-/// Writes `policy` in HF layout into `dir`, with the tokenizer files of `tokenizer_dir`.
+/// Writes `policy` into `dir`, with the tokenizer files of `tokenizer_dir`: in HF layout, or,
+/// when it has LoRA adapters, its PEFT adapter (`base_model_name_or_path` = `base`).
 ///
 /// # Errors
 /// [`Error::File`] naming `dir`.
 pub(crate) fn save_model(
     policy: &CausalLm,
+    base: Option<&Path>,
     tokenizer_dir: Option<&Path>,
     dir: &Path,
 ) -> Result<()> {
-    policy
-        .save_hf(dir)
-        .map_err(|e| Error::file("saving the policy to", dir, e))?;
+    match policy.lora_config() {
+        Some(_) => {
+            let base = base.map_or_else(String::new, |b| b.to_string_lossy().into_owned());
+            policy.save_peft_adapter(dir, &base)
+        }
+        None => policy.save_hf(dir),
+    }
+    .map_err(|e| Error::file("saving the policy to", dir, e))?;
     if let Some(from) = tokenizer_dir {
         prefopt_train::copy_tokenizer_files(from, dir)?;
     }

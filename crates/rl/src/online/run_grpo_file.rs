@@ -1,5 +1,7 @@
 //! A whole `prefopt grpo` run from a [`GrpoFile`]: load the tokenizer, the prompts, the
-//! rewards and the policy, run [`run_valid_grpo`], save the trained policy beside its tokenizer.
+//! rewards and the policy (with fresh LoRA adapters under `[lora]`, on a base kept quantized
+//! with `keep_quantized`), run [`run_valid_grpo`], save the trained policy (or its adapter)
+//! beside its tokenizer.
 
 use std::path::PathBuf;
 
@@ -22,7 +24,8 @@ pub struct GrpoFileReport {
     /// Mean total reward of each rollout batch this call ran, in order (NaN where no completion
     /// had a reward).
     pub rewards: Vec<f64>,
-    /// Where the trained policy was saved (`[model] output_dir`).
+    /// Where the trained policy was saved (`[model] output_dir`; under `[lora]` the adapter,
+    /// or with `merge` the merged model and the adapter in `output_dir/adapter/`).
     pub output_dir: PathBuf,
     /// Where the metrics were written.
     pub metrics_path: Option<PathBuf>,
@@ -37,6 +40,12 @@ pub struct GrpoFileReport {
 /// `metrics.jsonl` and the checkpoints (`[grpo] save_steps`). With `resume` the run continues
 /// from the newest checkpoint there.
 ///
+/// With `[lora]` the policy is the base of `[model] path` (kept quantized with
+/// `keep_quantized`) with fresh adapters seeded by `[grpo] seed`; only they train, the KL
+/// reference is the base with the adapters off, the checkpoints hold the PEFT adapter, and the
+/// output is written by [`LoraSection::save_output`](prefopt_train::LoraSection::save_output),
+/// as the offline trainer's.
+///
 /// # Errors
 /// An invalid file (checked before anything is loaded), [`Error::File`] naming a file that
 /// cannot be loaded or saved, a policy whose vocabulary is smaller than the tokenizer's, and
@@ -47,6 +56,7 @@ pub fn run_grpo_file(
     device: &Device,
     resume: bool,
 ) -> Result<GrpoFileReport> {
+    file.check_model()?;
     if let Some(dir) = &file.model.reward_model
         && !rewards.contains(REWARD_MODEL)
     {
@@ -61,6 +71,7 @@ pub fn run_grpo_file(
         model,
         data,
         grpo: mut config,
+        lora,
     } = file;
     config.output_dir = Some(model.output_dir.clone());
     let valid = config.init()?;
@@ -80,13 +91,22 @@ pub fn run_grpo_file(
         .map(|p| p.prompt_ids.clone())
         .collect();
     let reward_set = rewards.build(&valid.config().rewards, valid.config().loss.num_generations)?;
-    let policy = CausalLm::load(&model.path, &device.clone().autodiff())
-        .map_err(|e| Error::file("loading the policy", &model.path, e))?;
+    let policy = CausalLm::load_with(
+        &model.path,
+        &device.clone().autodiff(),
+        &model.load_options(),
+    )
+    .and_then(|base| match &lora {
+        Some(lora) => base.with_lora(&lora.adapter_config(), valid.config().seed),
+        None => Ok(base),
+    })
+    .map_err(|e| Error::file("loading the policy", &model.path, e))?;
     policy.check_vocab(tokenizer.vocab_size())?;
     let detokenize = tokenizer_detokenizer(&tokenizer);
     let run_options = GrpoRunOptions {
         resume,
         tokenizer_dir: Some(tokenizer_dir.to_path_buf()),
+        base_model: lora.is_some().then(|| model.path.clone()),
     };
     let out = run_valid_grpo(
         valid,
@@ -96,7 +116,17 @@ pub fn run_grpo_file(
         &detokenize,
         &run_options,
     )?;
-    save_model(&out.policy, Some(tokenizer_dir), &model.output_dir)?;
+    match &lora {
+        Some(lora) => lora
+            .save_output(
+                &out.policy.valid(),
+                &model.path,
+                tokenizer_dir,
+                &model.output_dir,
+            )
+            .map_err(|e| Error::file("saving the policy to", &model.output_dir, e))?,
+        None => save_model(&out.policy, None, Some(tokenizer_dir), &model.output_dir)?,
+    }
     let rewards: Vec<f64> = out
         .history
         .iter()

@@ -2,8 +2,11 @@
 //!
 //! π_old is the detached current policy when `num_iterations = 1` (ρ ≡ 1 in value, as TRL);
 //! otherwise the policy's log-probs are computed once, without gradient, before the first pass.
-//! A frozen reference copy is kept only when β > 0. A reward function returning an error stops
-//! the step before anything is trained: never a step on partial rewards.
+//! A frozen reference copy is kept only when β > 0; for a policy with LoRA adapters it is the
+//! policy's own base with the adapters off ([`CausalLm::without_adapters`]: the frozen base
+//! weights are shared, not copied), and only the adapters train (the base has no gradient, so
+//! the optimizer never sees it). A reward function returning an error stops the step before
+//! anything is trained: never a step on partial rewards.
 //!
 //! Faults that do not stop the run:
 //! - completions a reward gives no score get advantage 0 from it; when no completion of the
@@ -75,7 +78,8 @@ impl fmt::Debug for GrpoTrainer {
 
 impl GrpoTrainer {
     /// A trainer for `policy` (loaded on an autodiff device: `device.autodiff()`), scoring with
-    /// `rewards`. When β > 0 a frozen copy of `policy` becomes the reference.
+    /// `rewards`. When β > 0 a frozen copy of `policy` becomes the reference (of a LoRA policy:
+    /// its base, the adapters off).
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] for bad settings, [`Error::InvalidInput`] if the policy is not
@@ -107,7 +111,7 @@ impl GrpoTrainer {
                 "the policy must be loaded on an autodiff device (`device.autodiff()`)".into(),
             ));
         }
-        let reference = (config.loss.beta > 0.0).then(|| policy.valid());
+        let reference = (config.loss.beta > 0.0).then(|| frozen_reference(&policy));
         Ok(Self {
             optimizer,
             schedule,
@@ -333,6 +337,17 @@ impl GrpoTrainer {
             metrics,
             skipped_nonfinite: skipped,
         })
+    }
+}
+
+/// The frozen KL reference of `policy`: its inference copy, with the adapters off for a LoRA
+/// policy (the base it trains on, sharing its frozen weights).
+pub(crate) fn frozen_reference(policy: &CausalLm) -> CausalLm {
+    let reference = policy.valid();
+    if reference.lora_config().is_some() {
+        reference.without_adapters()
+    } else {
+        reference
     }
 }
 
