@@ -237,6 +237,21 @@ mod tests {
     }
 
     #[test]
+    fn the_qlora_study_config_is_valid() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/studies/grpo-qlora-smollm2.toml"
+        );
+        let file = GrpoFile::from_toml_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        file.check_model().unwrap();
+        assert!(file.model.keep_quantized && file.lora.is_some());
+        let mut registry = RewardRegistry::new();
+        crate::toy::register_toy_rewards(&mut registry);
+        file.check_rewards(&registry).unwrap();
+        file.grpo.clone().init().unwrap();
+    }
+
+    #[test]
     fn lora_and_keep_quantized_are_read_and_checked() {
         let with_lora = FILE.replace(
             "output_dir = \"out\"",
