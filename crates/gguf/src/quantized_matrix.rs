@@ -79,6 +79,14 @@ enum Activations<'x> {
     F32(&'x [f32]),
 }
 
+/// Which form of [`Activations`] a kernel reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ActivationFormat {
+    Q8,
+    Q8K,
+    F32,
+}
+
 /// An owned `rows × cols` weight matrix in one ggml type, row-major blocks exactly as stored in
 /// GGUF (each row is `cols / block_size` blocks), with products that dequantize on the fly.
 ///
@@ -314,7 +322,73 @@ impl QuantizedMatrix {
             return Ok(());
         }
         let acts = self.activations(resolved, x, n);
-        self.run(resolved, &acts, n, y);
+        run_products(&[(self, resolved, &acts)], n, y);
+        Ok(())
+    }
+
+    /// `y = x [W_1; W_2; …]ᵀ` for matrices of the same `cols` (q/k/v, gate/up): each output row
+    /// holds the products with `mats[0]`'s rows, then `mats[1]`'s, … (`n × Σ rows`,
+    /// row-major), as [`QuantizedMatrix::matmul`] of each would give them side by side. The
+    /// inputs are quantized once per activation format, and one set of tasks covers the rows of
+    /// all the matrices.
+    ///
+    /// # Errors
+    /// [`GgufError::QuantizedMatrix`] naming the sizes when `mats` is empty, their `cols`
+    /// differ, or `x` or `y` has the wrong length.
+    pub fn matmul_many(
+        mats: &[&QuantizedMatrix],
+        x: &[f32],
+        n: usize,
+        y: &mut [f32],
+    ) -> Result<()> {
+        let Some(first) = mats.first() else {
+            return Err(GgufError::QuantizedMatrix {
+                ggml_type: GgmlType::F32,
+                rows: 0,
+                cols: 0,
+                message: "matmul_many of no matrices".to_owned(),
+            });
+        };
+        let cols = first.cols;
+        if let Some(m) = mats.iter().find(|m| m.cols != cols) {
+            return Err(m.error(format!(
+                "matmul_many: {} columns where the first matrix has {cols}",
+                m.cols
+            )));
+        }
+        let rows: usize = mats.iter().map(|m| m.rows).sum();
+        if n.checked_mul(cols) != Some(x.len()) || n.checked_mul(rows) != Some(y.len()) {
+            return Err(first.error(format!(
+                "matmul_many of n = {n} inputs: x has {} elements and y {}, expected n × cols = \
+                 {n} × {cols} and n × Σ rows = {n} × {rows}",
+                x.len(),
+                y.len()
+            )));
+        }
+        let resolved: Vec<Resolved> = mats
+            .iter()
+            .map(|m| m.resolve(Kernel::Auto))
+            .collect::<Result<_>>()?;
+        if rows == 0 || cols == 0 || n == 0 {
+            y.fill(0.0);
+            return Ok(());
+        }
+        // One quantization of the inputs per format (32- or 256-element blocks, or f32).
+        let mut formats: Vec<(ActivationFormat, Activations<'_>)> = Vec::new();
+        for (m, &kernel) in mats.iter().zip(&resolved) {
+            let format = m.activation_format(kernel);
+            if !formats.iter().any(|(f, _)| *f == format) {
+                formats.push((format, m.activations(kernel, x, n)));
+            }
+        }
+        let mut parts: Vec<(&QuantizedMatrix, Resolved, &Activations<'_>)> = Vec::new();
+        for (m, &kernel) in mats.iter().zip(&resolved) {
+            let format = m.activation_format(kernel);
+            if let Some((_, acts)) = formats.iter().find(|(f, _)| *f == format) {
+                parts.push((m, kernel, acts));
+            }
+        }
+        run_products(&parts, n, y);
         Ok(())
     }
 
@@ -362,6 +436,15 @@ impl QuantizedMatrix {
         }
     }
 
+    /// The form [`QuantizedMatrix::activations`] gives the inputs for `kernel`.
+    fn activation_format(&self, kernel: Resolved) -> ActivationFormat {
+        match kernel {
+            Resolved::DequantF32 => ActivationFormat::F32,
+            _ if self.ggml_type.block_size() == 256 => ActivationFormat::Q8K,
+            _ => ActivationFormat::Q8,
+        }
+    }
+
     /// Quantizes (or borrows) the inputs for `kernel`.
     fn activations<'x>(&self, kernel: Resolved, x: &'x [f32], n: usize) -> Activations<'x> {
         if matches!(kernel, Resolved::DequantF32) {
@@ -376,52 +459,6 @@ impl QuantizedMatrix {
             let mut out = Vec::with_capacity(n * blocks);
             quantize_q8(x, &mut out);
             Activations::Q8(out, blocks)
-        }
-    }
-
-    /// Fills `y` (`n × rows`), splitting the rows over rayon's pool when the product is large
-    /// (the pool the CPU backend's kernels run on, so a product never competes with idle
-    /// workers of a second pool).
-    fn run(&self, kernel: Resolved, acts: &Activations<'_>, n: usize, y: &mut [f32]) {
-        let rows = self.rows;
-        let work = rows.saturating_mul(self.cols).saturating_mul(n);
-        let threads = max_threads();
-        // One task per thread from SPLIT_WORK on; large products in tasks of MIN_WORK_PER_TASK,
-        // up to four per thread, so that work stealing evens out a slow thread.
-        let tasks = (work / SPLIT_WORK)
-            .clamp(1, threads)
-            .max((work / MIN_WORK_PER_TASK).min(4 * threads))
-            .min(rows.max(1));
-        if tasks == 1 {
-            self.rows_into(kernel, acts, n, 0..rows, y, rows);
-            return;
-        }
-        let chunk = rows.div_ceil(tasks);
-        tracing::trace!(rows, cols = self.cols, n, tasks, "quantized matmul");
-        if n == 1 {
-            y.par_chunks_mut(chunk).enumerate().for_each(|(t, part)| {
-                let range = t * chunk..t * chunk + part.len();
-                self.rows_into(kernel, acts, 1, range, part, 0);
-            });
-            return;
-        }
-        // Each task fills an `n × chunk` buffer of its rows, copied into place afterwards.
-        let ranges: Vec<Range<usize>> = (0..rows)
-            .step_by(chunk)
-            .map(|r| r..(r + chunk).min(rows))
-            .collect();
-        let parts: Vec<Vec<f32>> = ranges
-            .par_iter()
-            .map(|range| {
-                let mut part = vec![0.0; n * range.len()];
-                self.rows_into(kernel, acts, n, range.clone(), &mut part, range.len());
-                part
-            })
-            .collect();
-        for (range, part) in ranges.iter().zip(&parts) {
-            for (i, src) in part.chunks_exact(range.len()).enumerate() {
-                y[i * rows + range.start..i * rows + range.end].copy_from_slice(src);
-            }
         }
     }
 
@@ -470,6 +507,67 @@ impl QuantizedMatrix {
             for i in grouped..n {
                 out[i * stride + r - start] = dot_row(self.ggml_type, kernel, w, acts, i);
             }
+        }
+    }
+}
+
+/// Fills `y` (`n × Σ rows`: each input's products with the first matrix's rows, then the
+/// second's, …) from matrices with their kernels and quantized inputs, splitting the rows of all
+/// of them over rayon's pool when the product is large enough (the pool the CPU backend's
+/// kernels run on, so a product never competes with idle workers of a second pool).
+fn run_products(mats: &[(&QuantizedMatrix, Resolved, &Activations<'_>)], n: usize, y: &mut [f32]) {
+    let rows: usize = mats.iter().map(|(m, _, _)| m.rows).sum();
+    let cols = mats.first().map_or(0, |(m, _, _)| m.cols);
+    let work = rows.saturating_mul(cols).saturating_mul(n);
+    let threads = max_threads();
+    // One task per thread from SPLIT_WORK on; large products in tasks of MIN_WORK_PER_TASK, up
+    // to four per thread, so that work stealing evens out a slow thread.
+    let tasks = (work / SPLIT_WORK)
+        .clamp(1, threads)
+        .max((work / MIN_WORK_PER_TASK).min(4 * threads))
+        .min(rows.max(1));
+    // Rows `range` of the stacked matrices into `out` (`n × range.len()`, row stride `stride`).
+    let fill = |range: Range<usize>, out: &mut [f32], stride: usize| {
+        let mut start = 0;
+        for &(m, kernel, acts) in mats {
+            let end = start + m.rows;
+            let (lo, hi) = (range.start.max(start), range.end.min(end));
+            if lo < hi {
+                let out = &mut out[lo - range.start..];
+                m.rows_into(kernel, acts, n, lo - start..hi - start, out, stride);
+            }
+            start = end;
+        }
+    };
+    if tasks == 1 {
+        fill(0..rows, y, rows);
+        return;
+    }
+    let chunk = rows.div_ceil(tasks);
+    tracing::trace!(rows, cols, n, tasks, "quantized matmul");
+    if n == 1 {
+        y.par_chunks_mut(chunk).enumerate().for_each(|(t, part)| {
+            let range = t * chunk..t * chunk + part.len();
+            fill(range, part, 0);
+        });
+        return;
+    }
+    // Each task fills an `n × chunk` buffer of its rows, copied into place afterwards.
+    let ranges: Vec<Range<usize>> = (0..rows)
+        .step_by(chunk)
+        .map(|r| r..(r + chunk).min(rows))
+        .collect();
+    let parts: Vec<Vec<f32>> = ranges
+        .par_iter()
+        .map(|range| {
+            let mut part = vec![0.0; n * range.len()];
+            fill(range.clone(), &mut part, range.len());
+            part
+        })
+        .collect();
+    for (range, part) in ranges.iter().zip(&parts) {
+        for (i, src) in part.chunks_exact(range.len()).enumerate() {
+            y[i * rows + range.start..i * rows + range.end].copy_from_slice(src);
         }
     }
 }

@@ -428,3 +428,71 @@ fn from_tensor_keeps_the_blocks() {
     let e = err_text(QuantizedMatrix::from_tensor(&file, "absent"));
     assert!(e.contains("absent"), "{e}");
 }
+
+#[test]
+fn stacked_products_equal_the_separate_ones() {
+    // q/k/v- and gate/up-like stacks, mixed formats (32- and 256-element activation blocks and
+    // an exact-f32 type in one call), batch sizes around the four-input grouping, sizes on both
+    // sides of the split into tasks.
+    let mut rng = Rng(SplitMix64::new(13));
+    let stacks: [&[(GgmlType, usize)]; 3] = [
+        &[
+            (GgmlType::Q4_1, 576),
+            (GgmlType::Q4_1, 192),
+            (GgmlType::Q8_0, 192),
+        ],
+        &[
+            (GgmlType::Q6_K, 40),
+            (GgmlType::Q4_0, 3),
+            (GgmlType::Q5_K, 17),
+            (GgmlType::Q4_K, 9),
+        ],
+        &[(GgmlType::Q8_0, 5)],
+    ];
+    for (stack, cols) in stacks.into_iter().zip([576, 512, 64]) {
+        let mats: Vec<QuantizedMatrix> = stack
+            .iter()
+            .map(|&(ty, rows)| random_matrix(&mut rng, ty, rows, cols))
+            .collect();
+        let refs: Vec<&QuantizedMatrix> = mats.iter().collect();
+        let total: usize = mats.iter().map(QuantizedMatrix::rows).sum();
+        for n in [1, 3, 6] {
+            let x = random_input(&mut rng, n * cols);
+            let mut stacked = vec![f32::NAN; n * total];
+            QuantizedMatrix::matmul_many(&refs, &x, n, &mut stacked).unwrap();
+            let mut offset = 0;
+            for m in &mats {
+                let mut y = vec![0.0; n * m.rows()];
+                m.matmul(&x, n, &mut y).unwrap();
+                for i in 0..n {
+                    let got = &stacked[i * total + offset..i * total + offset + m.rows()];
+                    assert_eq!(
+                        got,
+                        &y[i * m.rows()..(i + 1) * m.rows()],
+                        "{} rows at {offset}, input {i} of {n}",
+                        m.ggml_type()
+                    );
+                }
+                offset += m.rows();
+            }
+        }
+    }
+    let a = random_matrix(&mut rng, GgmlType::Q8_0, 2, 64);
+    let b = random_matrix(&mut rng, GgmlType::Q8_0, 2, 32);
+    let e = err_text(QuantizedMatrix::matmul_many(
+        &[&a, &b],
+        &[0.0; 64],
+        1,
+        &mut [0.0; 4],
+    ));
+    assert!(e.contains("32 columns") && e.contains("64"), "{e}");
+    let e = err_text(QuantizedMatrix::matmul_many(
+        &[&a, &a],
+        &[0.0; 64],
+        1,
+        &mut [0.0; 3],
+    ));
+    assert!(e.contains("y 3") && e.contains("1 × 4"), "{e}");
+    let e = err_text(QuantizedMatrix::matmul_many(&[], &[], 1, &mut []));
+    assert!(e.contains("no matrices"), "{e}");
+}

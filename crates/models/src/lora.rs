@@ -15,6 +15,6 @@ mod config;
 mod peft;
 
 pub use adapter::LoraAdapter;
-pub(crate) use adapter::{LoraSlot, project};
+pub(crate) use adapter::{LoraSlot, project, project_many};
 pub use config::{LORA_TARGET_MODULES, LoraConfig};
 pub use peft::{ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, PEFT_KEY_PREFIX};

@@ -13,7 +13,8 @@
 //!   [`INTEGER_KERNEL_MAX_ROWS`] input rows on the integer kernels of
 //!   [`prefopt_gguf::QuantizedMatrix`] — each input row quantized to 8 bits per block and
 //!   multiplied with the weight quants in integers, as llama.cpp decodes (about 0.5 % relative
-//!   RMS from the exact product; the bound is in the `prefopt-gguf` README).
+//!   RMS from the exact product; the bound is in the `prefopt-gguf` README). Layers that read
+//!   the same input (q/k/v, gate/up) run as one stacked product there.
 //!
 //! The weights are constants: the backward of a quantized linear layer gives the input's
 //! gradient only (`dx = dy · W`, again chunk by chunk), which is what QLoRA-style training
@@ -22,6 +23,7 @@
 mod embedding;
 mod linear;
 mod matmul;
+mod stacked;
 
 use std::sync::Arc;
 
@@ -30,6 +32,7 @@ use prefopt_gguf::QuantizedMatrix;
 pub use embedding::QuantizedEmbedding;
 pub use linear::QuantizedLinear;
 pub use matmul::{INTEGER_KERNEL_MAX_ROWS, quantized_matmul};
+pub(crate) use stacked::decode_stacked;
 
 /// Which kernels a product with a quantized weight runs (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -7,7 +7,7 @@ use super::rope::RopeTables;
 use crate::base_linear::BaseLinear;
 use crate::error::Result;
 use crate::kv_cache::LayerCache;
-use crate::lora::{LoraAdapter, LoraSlot, project};
+use crate::lora::{LoraAdapter, LoraSlot, project, project_many};
 use crate::quantized::quantized_path;
 use crate::weights::{NamedTensor, WeightSource, load_base_linear};
 
@@ -135,15 +135,18 @@ impl LlamaAttention {
         let [b, t, _] = x.dims();
         let (h, kv, d) = (self.heads, self.kv_heads, self.head_dim);
         let path = quantized_path(cache.is_some());
-        let q = project(&self.q_proj, self.q_proj_lora.as_ref(), x.clone(), path)
-            .reshape([b, t, h, d])
-            .swap_dims(1, 2);
-        let k = project(&self.k_proj, self.k_proj_lora.as_ref(), x.clone(), path)
-            .reshape([b, t, kv, d])
-            .swap_dims(1, 2);
-        let v = project(&self.v_proj, self.v_proj_lora.as_ref(), x, path)
-            .reshape([b, t, kv, d])
-            .swap_dims(1, 2);
+        let [q, k, v] = project_many(
+            [
+                (&self.q_proj, self.q_proj_lora.as_ref()),
+                (&self.k_proj, self.k_proj_lora.as_ref()),
+                (&self.v_proj, self.v_proj_lora.as_ref()),
+            ],
+            x,
+            path,
+        );
+        let q = q.reshape([b, t, h, d]).swap_dims(1, 2);
+        let k = k.reshape([b, t, kv, d]).swap_dims(1, 2);
+        let v = v.reshape([b, t, kv, d]).swap_dims(1, 2);
         let q = rope.apply(q);
         let k = rope.apply(k);
         let (k, v) = match cache {

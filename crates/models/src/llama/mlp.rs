@@ -5,7 +5,7 @@ use burn::prelude::*;
 use super::config::LlamaConfig;
 use crate::base_linear::BaseLinear;
 use crate::error::Result;
-use crate::lora::{LoraAdapter, LoraSlot, project};
+use crate::lora::{LoraAdapter, LoraSlot, project, project_many};
 use crate::quantized::QuantizedPath;
 use crate::weights::{NamedTensor, WeightSource, load_base_linear};
 
@@ -85,13 +85,14 @@ impl LlamaMlp {
     /// - x: `[b, t, hidden]`
     /// - output: `[b, t, hidden]`
     pub fn forward_path(&self, x: Tensor<3>, path: QuantizedPath) -> Tensor<3> {
-        let gate = project(
-            &self.gate_proj,
-            self.gate_proj_lora.as_ref(),
-            x.clone(),
+        let [gate, up] = project_many(
+            [
+                (&self.gate_proj, self.gate_proj_lora.as_ref()),
+                (&self.up_proj, self.up_proj_lora.as_ref()),
+            ],
+            x,
             path,
         );
-        let up = project(&self.up_proj, self.up_proj_lora.as_ref(), x, path);
         project(
             &self.down_proj,
             self.down_proj_lora.as_ref(),

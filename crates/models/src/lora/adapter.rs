@@ -95,6 +95,43 @@ impl LoraAdapter {
     }
 }
 
+/// [`project`] of each `(base, adapter)` on the same `x`: on [`QuantizedPath::Decode`] with
+/// every base quantized, the base products run as one stacked product
+/// ([`crate::quantized::decode_stacked`]: the input quantized once, one set of tasks), the
+/// adapters' terms added after; otherwise [`project`] of each.
+///
+/// # Shapes
+/// - x: `[..., in]`; output `i`: `[..., out_i]`
+pub(crate) fn project_many<const D: usize, const N: usize>(
+    layers: [(&BaseLinear, Option<&LoraAdapter>); N],
+    x: Tensor<D>,
+    path: QuantizedPath,
+) -> [Tensor<D>; N] {
+    let rows = crate::folded_rows::fold_rows(x);
+    let stacked = match path {
+        QuantizedPath::Decode => {
+            crate::quantized::decode_stacked(layers.map(|(base, _)| base), &rows.values)
+        }
+        QuantizedPath::Exact => None,
+    };
+    let Some(bases) = stacked else {
+        return layers
+            .map(|(base, adapter)| project(base, adapter, rows.values.clone(), path))
+            .map(|y| rows.unfold(y));
+    };
+    let mut bases = bases.into_iter();
+    layers.map(|(_, adapter)| {
+        let Some(y) = bases.next() else {
+            unreachable!("one product per layer");
+        };
+        let y = match adapter {
+            None => y,
+            Some(adapter) => y + adapter.forward(rows.values.clone()),
+        };
+        rows.unfold(y)
+    })
+}
+
 /// `base(x)`, plus the adapter's term when there is one (`path`: a quantized base's kernels).
 ///
 /// # Shapes
