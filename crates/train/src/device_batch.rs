@@ -15,24 +15,30 @@ pub enum HostBatch {
     Lists(ListBatch),
     /// SFT rows: `B` rows.
     Sft(TokenBatch),
-    /// Counterfactual pairs (NextQuill): `2B` rows, every example with its history first,
-    /// then every example with the null history; row `i` and row `B + i` share their
-    /// completion ids.
-    Counterfactual(TokenBatch),
+    /// Counterfactual pairs (NextQuill): every example with its history, and every example
+    /// with the null history, each half padded to its own length (a null-history prompt is
+    /// far shorter, and padding it to the history rows' length would double the forward);
+    /// row `i` of both halves has the same completion ids.
+    Counterfactual {
+        /// `B` rows, the prompts with the user's history.
+        with_history: TokenBatch,
+        /// `B` rows, the same examples with the null history.
+        null_history: TokenBatch,
+    },
 }
 
 impl HostBatch {
-    /// The token rows.
-    pub fn tokens(&self) -> &TokenBatch {
-        match self {
-            Self::Pairs(t) | Self::Sft(t) | Self::Counterfactual(t) => t,
-            Self::Lists(l) => &l.tokens,
-        }
-    }
-
     /// Real (non-padding) input tokens, what TRL counts in `num_tokens`.
     pub fn input_tokens(&self) -> u64 {
-        self.tokens().attention_mask.iter().filter(|&&m| m).count() as u64
+        let count = |t: &TokenBatch| t.attention_mask.iter().filter(|&&m| m).count() as u64;
+        match self {
+            Self::Pairs(t) | Self::Sft(t) => count(t),
+            Self::Lists(l) => count(&l.tokens),
+            Self::Counterfactual {
+                with_history,
+                null_history,
+            } => count(with_history) + count(null_history),
+        }
     }
 }
 

@@ -4,8 +4,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use prefopt_data::{
-    CacheKey, Collator, Cursor, DatasetKind, DatasetReport, Loader, LoaderConfig, TokenBatch,
-    TokenizedList, TokenizedPair, TokenizedPersonal, TokenizedSft, Tokenizer, dataset_cache_key,
+    CacheKey, Collator, Cursor, DatasetKind, DatasetReport, Loader, LoaderConfig, TokenizedList,
+    TokenizedPair, TokenizedPersonal, TokenizedSft, Tokenizer, dataset_cache_key,
     load_personal_dataset, load_preference_dataset, load_ranked_dataset, load_sft_dataset,
     personal_cache_key,
 };
@@ -113,9 +113,10 @@ pub fn load_split(
     })
 }
 
-/// The rows a personalised micro-batch trains on: NextQuill's `2B` rows (every example with
-/// its history, then every example with the null history; the completions are identical), or
-/// the `B` rows of a baseline (with history for ContextSFT, null history for SFT).
+/// The rows a personalised micro-batch trains on: NextQuill's two halves (every example with
+/// its history, and every example with the null history, each padded to its own length; the
+/// completions are identical), or the `B` rows of a baseline (with history for ContextSFT,
+/// null history for SFT).
 fn personal_rows(
     collator: &Collator,
     examples: &[&TokenizedPersonal],
@@ -127,19 +128,15 @@ fn personal_rows(
     fn null<'a>(e: &&'a TokenizedPersonal) -> (&'a [u32], &'a [u32]) {
         (&e.null_prompt_ids, &e.completion_ids)
     }
-    let rows: Vec<(&[u32], &[u32])> = match method {
-        PersonalMethod::NextQuill => examples
-            .iter()
-            .map(with)
-            .chain(examples.iter().map(null))
-            .collect(),
-        PersonalMethod::ContextSft => examples.iter().map(with).collect(),
-        PersonalMethod::Sft => examples.iter().map(null).collect(),
-    };
-    let tokens: TokenBatch = collator.rows(&rows)?;
+    let with_history = || collator.rows(&examples.iter().map(with).collect::<Vec<_>>());
+    let null_history = || collator.rows(&examples.iter().map(null).collect::<Vec<_>>());
     Ok(match method {
-        PersonalMethod::NextQuill => HostBatch::Counterfactual(tokens),
-        PersonalMethod::ContextSft | PersonalMethod::Sft => HostBatch::Sft(tokens),
+        PersonalMethod::NextQuill => HostBatch::Counterfactual {
+            with_history: with_history()?,
+            null_history: null_history()?,
+        },
+        PersonalMethod::ContextSft => HostBatch::Sft(with_history()?),
+        PersonalMethod::Sft => HostBatch::Sft(null_history()?),
     })
 }
 

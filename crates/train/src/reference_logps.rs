@@ -92,7 +92,7 @@ pub fn batch_rows(model: &CausalLm, batch: &HostBatch, device: &Device) -> Resul
                 })
                 .collect())
         }
-        HostBatch::Sft(_) | HostBatch::Counterfactual(_) => Ok(Vec::new()),
+        HostBatch::Sft(_) | HostBatch::Counterfactual { .. } => Ok(Vec::new()),
     }
 }
 

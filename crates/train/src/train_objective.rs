@@ -188,20 +188,30 @@ impl TrainObjective {
                     count: b,
                 })
             }
-            (Self::NextQuill { objective, frozen }, HostBatch::Counterfactual(tokens)) => {
-                let (ids, attn, comp) = token_tensors(tokens, device);
-                let out = model.completion_logits(ids, attn, comp)?;
-                let (with_history, null_history, targets, mask) = split_passes(&out)?;
-                let count: usize = out.num_tokens[..tokens.rows / 2].iter().sum();
-                let mut inputs = NextQuillInputs::new(with_history, null_history, targets, mask);
+            (
+                Self::NextQuill { objective, frozen },
+                HostBatch::Counterfactual {
+                    with_history,
+                    null_history,
+                },
+            ) => {
+                let passes = |model: &CausalLm, device: &Device| -> Result<_> {
+                    let (ids, attn, comp) = token_tensors(with_history, device);
+                    let h = model.completion_logits(ids, attn, comp)?;
+                    let (ids, attn, comp) = token_tensors(null_history, device);
+                    let n = model.completion_logits(ids, attn, comp)?;
+                    check_same_completions(&h, &n)?;
+                    Ok((h, n))
+                };
+                let (h, n) = passes(model, device)?;
+                let count: usize = h.num_tokens.iter().sum();
+                let mut inputs = NextQuillInputs::new(h.logits, n.logits, h.targets, h.mask);
                 if let Some((theta_d, plain)) = frozen {
-                    let (ids, attn, comp) = token_tensors(tokens, plain);
-                    let frozen_out = theta_d.completion_logits(ids, attn, comp)?;
-                    let (h, n, _, _) = split_passes(&frozen_out)?;
+                    let (fh, fn_) = passes(theta_d, plain)?;
                     let to_here = |t: Tensor<3>| Tensor::<3>::from_data(t.into_data(), device);
                     inputs = inputs.with_frozen(FrozenLogits {
-                        logits_with_history: to_here(h),
-                        logits_null_history: to_here(n),
+                        logits_with_history: to_here(fh.logits),
+                        logits_null_history: to_here(fn_.logits),
                     });
                 }
                 let result = objective.forward(inputs)?;
@@ -221,25 +231,18 @@ impl TrainObjective {
     }
 }
 
-/// The with-history half and the null-history half of a counterfactual batch's target
-/// logits, with the (shared) targets and mask of the first half.
-fn split_passes(
-    out: &CompletionLogits,
-) -> Result<(Tensor<3>, Tensor<3>, Tensor<2, Int>, Tensor<2, Bool>)> {
-    let [rows, _, _] = out.logits.dims();
-    let b = rows / 2;
-    if rows % 2 != 0 || out.num_tokens[..b] != out.num_tokens[b..] {
+/// A counterfactual batch's two passes must score the same completions, row for row.
+fn check_same_completions(
+    with_history: &CompletionLogits,
+    null_history: &CompletionLogits,
+) -> Result<()> {
+    if with_history.num_tokens != null_history.num_tokens {
         return Err(mismatch(format!(
-            "a counterfactual batch needs 2B rows with identical completions, got target lengths {:?}",
-            out.num_tokens
+            "a counterfactual batch needs identical completions in both halves, got target lengths {:?} and {:?}",
+            with_history.num_tokens, null_history.num_tokens
         )));
     }
-    Ok((
-        out.logits.clone().narrow(0, 0, b),
-        out.logits.clone().narrow(0, b, b),
-        out.targets.clone().narrow(0, 0, b),
-        out.mask.clone().narrow(0, 0, b),
-    ))
+    Ok(())
 }
 
 fn check_rows(reference: &[Vec<f32>], b: usize, width: usize) -> Result<()> {
