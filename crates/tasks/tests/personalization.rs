@@ -4,7 +4,6 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
-use prefopt_tasks::PersonalizationStudyConfig;
 use prefopt_tasks::personalization::{
     PersonalizationTaskConfig, PersonalizationWorld, Split, TextStyle, generate_world,
     generic_part_of_query,
@@ -12,6 +11,7 @@ use prefopt_tasks::personalization::{
     oracle_with_history, oracle_without_history, parse_review_text, render_prompt,
     style_from_history, write_personalization_task,
 };
+use prefopt_tasks::{ArmRun, PersonalizationStudyConfig};
 use serde_json::Value;
 
 use crate::determinism::files;
@@ -380,4 +380,33 @@ fn personalization_default_task_fits_the_model() {
     assert!((11.0..=12.0).contains(&stats.target_tokens_mean));
     assert_eq!(stats.target_tokens_max, 12);
     assert!(stats.prompt_tokens_max + stats.target_tokens_max + 2 <= 512);
+}
+
+#[test]
+fn committed_study_runs_are_what_the_study_reads_back() {
+    // docs/studies/results/<config>/<run>/study_run.json is what a study keeps instead of
+    // rerunning (docs/personalization.md: copying them into the output directory continues
+    // the study): each must parse, sit in the directory its arm and seed name, and belong to
+    // its configuration.
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/studies");
+    let config =
+        PersonalizationStudyConfig::from_toml_file(&docs.join("personalization-smollm2-lora.toml"))
+            .unwrap();
+    let results = docs.join("results/personalization-smollm2-lora");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&results).unwrap() {
+        let dir = entry.unwrap().path();
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(dir.join("study_run.json"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let run: ArmRun = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let lora = if run.tuning.is_some() { "-lora" } else { "" };
+        assert_eq!(name, format!("{}{lora}-{}", run.arm.slug(), run.seed));
+        assert!(config.arms.contains(&run.arm), "{name}");
+        assert!(config.seeds.contains(&run.seed), "{name}");
+        assert_eq!(run.eval.examples, config.task.test_users, "{name}");
+        checked += 1;
+    }
+    // The two untrained rows and the six trained arms of seed 1 at least.
+    assert!(checked >= 8, "{checked} committed runs");
 }
