@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 use prefopt_data::{ListBatch, TokenBatch};
-use prefopt_models::{CausalLm, CompletionLogProbs};
+use prefopt_models::{CausalLm, CompletionLogProbs, CompletionLogits};
 
 use crate::error::Result;
 
@@ -68,6 +68,19 @@ pub fn token_tensors(
         int_tensor(attn, shape, device),
         int_tensor(comp, shape, device),
     )
+}
+
+/// The logits that score the completion tokens of every row of `batch` under `model`.
+///
+/// # Shapes
+/// - output: `logits [rows, T, vocab]`, `targets` and `mask [rows, T]`
+pub fn completion_logits(
+    model: &CausalLm,
+    batch: &TokenBatch,
+    device: &Device,
+) -> Result<CompletionLogits> {
+    let (ids, attn, comp) = token_tensors(batch, device);
+    Ok(model.completion_logits(ids, attn, comp)?)
 }
 
 /// Completion log-probs of every row of `batch` under `model`.

@@ -11,7 +11,7 @@ use prefopt_objectives::lipo::Lipo;
 use prefopt_objectives::nextquill::{FrozenLogits, NextQuill, NextQuillInputs};
 
 use crate::device_batch::{
-    HostBatch, completion_logprobs, matrix, target_mask, token_tensors, vector,
+    HostBatch, completion_logits, completion_logprobs, matrix, target_mask, vector,
 };
 use crate::error::{Error, Result};
 use crate::personalization_section::PersonalMethod;
@@ -196,10 +196,8 @@ impl TrainObjective {
                 },
             ) => {
                 let passes = |model: &CausalLm, device: &Device| -> Result<_> {
-                    let (ids, attn, comp) = token_tensors(with_history, device);
-                    let h = model.completion_logits(ids, attn, comp)?;
-                    let (ids, attn, comp) = token_tensors(null_history, device);
-                    let n = model.completion_logits(ids, attn, comp)?;
+                    let h = completion_logits(model, with_history, device)?;
+                    let n = completion_logits(model, null_history, device)?;
                     check_same_completions(&h, &n)?;
                     Ok((h, n))
                 };
