@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod allocator;
 pub mod atomic_file;
 pub mod chat_client;
 mod error;

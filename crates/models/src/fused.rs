@@ -17,6 +17,8 @@
 mod adamw;
 mod attention;
 pub(crate) mod flex_rows;
+mod gemm;
+mod matmul;
 mod rms_norm;
 mod rope;
 mod simd_math;
@@ -32,6 +34,7 @@ use burn::tensor::DType;
 
 pub use adamw::{AdamWScalars, adamw_update};
 pub use attention::attention;
+pub use matmul::matmul;
 pub use rms_norm::rms_norm;
 pub use rope::rope;
 pub use swiglu::swiglu;

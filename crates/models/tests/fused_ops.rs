@@ -413,3 +413,105 @@ fn adamw_update_matches_the_composition_on_both_lerp_branches() {
         assert_close("adamw v", &fused_out.2, &reference.2, 1e-6);
     }
 }
+
+/// `fused::matmul` against burn's matmul in f64, values and both gradients; with
+/// `lhs_transposed` the left operand is a transposed view of a leaf stored `[.., k, m]`.
+fn check_matmul<const D: usize>(
+    lhs_dims: [usize; D],
+    rhs_dims: [usize; D],
+    lhs_transposed: bool,
+    seed: u64,
+) {
+    let count = |d: &[usize; D]| d.iter().product::<usize>();
+    let (out_dims, stored) = {
+        let mut o = lhs_dims;
+        o[D - 1] = rhs_dims[D - 1];
+        let mut s = lhs_dims;
+        if lhs_transposed {
+            s.swap(D - 2, D - 1);
+        }
+        (o, s)
+    };
+    let a = values(count(&lhs_dims), seed, 1.0);
+    let b = values(count(&rhs_dims), seed + 1, 1.0);
+    let w = values(count(&out_dims), seed + 2, 1.0);
+    let dev = grad_device();
+    let run = |fuse: bool| {
+        let make = |v: &[f64], d: [usize; D]| {
+            if fuse {
+                f32_tensor(v, d, &dev)
+            } else {
+                f64_tensor(v, d, &dev)
+            }
+        };
+        let leaf = make(&a, stored).require_grad();
+        let lhs = if lhs_transposed {
+            leaf.clone().swap_dims(D - 2, D - 1)
+        } else {
+            leaf.clone()
+        };
+        let rhs = make(&b, rhs_dims).require_grad();
+        assert_eq!(fused::fused_kernels_apply(&lhs), fuse);
+        let out = if fuse {
+            fused::matmul(lhs, rhs.clone())
+        } else {
+            lhs.matmul(rhs.clone())
+        };
+        let grads = (out.clone() * make(&w, out_dims)).sum().backward();
+        (
+            host(out),
+            host(leaf.grad(&grads).unwrap()),
+            host(rhs.grad(&grads).unwrap()),
+        )
+    };
+    let (y, da, db) = run(true);
+    let (y_ref, da_ref, db_ref) = run(false);
+    let name = format!("matmul {lhs_dims:?} @ {rhs_dims:?}, lhs view {lhs_transposed}");
+    assert_close(&name, &y, &y_ref, 1e-5);
+    assert_close(&format!("{name}: d lhs"), &da, &da_ref, 1e-5);
+    assert_close(&format!("{name}: d rhs"), &db, &db_ref, 1e-5);
+}
+
+#[test]
+fn matmul_matches_burn_in_values_and_gradients() {
+    // A linear layer's shape, below and above the size at which the GEMM splits across threads.
+    check_matmul([37, 48], [48, 29], false, 11);
+    check_matmul([300, 256], [256, 200], false, 12);
+    // A transposed (non-contiguous) operand, as in a weight gradient.
+    check_matmul([64, 40], [40, 24], true, 13);
+    // Batched, as attention's per-head products: a small batch, and one spread across threads.
+    check_matmul([2, 3, 17, 8], [2, 3, 8, 19], false, 14);
+    check_matmul([4, 4, 128, 64], [4, 4, 64, 128], true, 15);
+}
+
+#[test]
+fn matmul_of_a_frozen_operand_and_without_autodiff() {
+    let (a, b) = (values(6 * 5, 21, 1.0), values(5 * 4, 22, 1.0));
+    let dev = grad_device();
+    // Only the left operand tracked: its gradient is burn's, the frozen weight gets none.
+    let x = f32_tensor(&a, [6, 5], &dev).require_grad();
+    let out = fused::matmul(x.clone(), f32_tensor(&b, [5, 4], &dev));
+    let grads = out.clone().sum().backward();
+    let xr = f64_tensor(&a, [6, 5], &dev).require_grad();
+    let want = xr.clone().matmul(f64_tensor(&b, [5, 4], &dev));
+    let g = want.clone().sum().backward();
+    assert_close("matmul (frozen rhs)", &host(out), &host(want.clone()), 1e-6);
+    assert_close(
+        "matmul dx (frozen rhs)",
+        &host(x.grad(&grads).unwrap()),
+        &host(xr.grad(&g).unwrap()),
+        1e-6,
+    );
+    // Without autodiff; and an empty inner dimension gives zeros, as burn's does.
+    let plain = Device::flex();
+    let y = fused::matmul(
+        f32_tensor(&a, [6, 5], &plain),
+        f32_tensor(&b, [5, 4], &plain),
+    );
+    assert_close("matmul (no autodiff)", &host(y), &host(want), 1e-6);
+    let empty = fused::matmul(
+        f32_tensor(&[], [3, 0], &plain),
+        f32_tensor(&[], [0, 2], &plain),
+    );
+    assert_eq!(host(empty), vec![0.0; 6]);
+}

@@ -10,7 +10,10 @@
 //!
 //! Run: `cargo bench -p prefopt-train --bench dpo_step -- [--steps N] [--warmup N]
 //! [--hidden H --intermediate I --layers L --heads A --kv-heads K --batch B --prompt-len P
-//! --completion-len C --vocab V]`. `scripts/bench_dpo_vs_torch.sh` runs it beside the peer.
+//! --completion-len C --vocab V] [--default-malloc]`. `cargo xtask bench-dpo` runs it beside the
+//! peer. Like the `prefopt` binary, it first calls
+//! `prefopt_core::allocator::retain_freed_memory`; `--default-malloc` leaves glibc's defaults,
+//! for measuring what that call changes.
 
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
@@ -34,6 +37,7 @@ struct Args {
     completion_len: usize,
     warmup: usize,
     steps: usize,
+    default_malloc: bool,
 }
 
 fn parse_args() -> Args {
@@ -49,10 +53,16 @@ fn parse_args() -> Args {
         completion_len: 64,
         warmup: 2,
         steps: 10,
+        default_malloc: false,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < argv.len() {
+        if argv[i] == "--default-malloc" {
+            a.default_malloc = true;
+            i += 1;
+            continue;
+        }
         let value = || -> usize {
             argv.get(i + 1)
                 .and_then(|v| v.parse().ok())
@@ -83,6 +93,7 @@ fn parse_args() -> Args {
 
 fn main() {
     let args = parse_args();
+    let malloc_retains = !args.default_malloc && prefopt_core::allocator::retain_freed_memory();
     let config_json = serde_json::json!({
         "model_type": "llama",
         "architectures": ["LlamaForCausalLM"],
@@ -212,6 +223,7 @@ fn main() {
         "first_loss": losses[0],
         "final_loss": losses[losses.len() - 1],
         "peak_rss_mib": prefopt_core::peak_memory::peak_rss_mib(),
+        "malloc_retains_freed_memory": malloc_retains,
     });
     println!("{result}");
 }

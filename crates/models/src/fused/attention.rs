@@ -25,6 +25,7 @@ use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
 use super::flex_rows::{dense, rows_per_task, tensor, values};
+use super::gemm::flex_matmul;
 use super::{fused_kernels_apply, register_grads, simd_math};
 
 /// Attention as one backend operation.
@@ -173,7 +174,7 @@ impl Mask {
 
 /// `S = q kᵀ` as a dense `[b, h, tq, tk]` tensor, worked on in place by the callers.
 fn scores(q: &FlexTensor, k: &FlexTensor) -> (FlexTensor, [usize; 4]) {
-    let s = dense(Flex::float_matmul(
+    let s = dense(flex_matmul(
         q.clone(),
         Flex::float_swap_dims(k.clone(), 2, 3),
     ));
@@ -231,7 +232,7 @@ impl AttentionBackward for Flex {
         let (mut p, dims) = scores(&q, &k);
         let lse = softmax_rows(p.storage_mut::<f32>(), dims, &mask, scale as f32);
         let [b, h, tq, _] = dims;
-        let out = Flex::float_matmul(p, v);
+        let out = flex_matmul(p, v);
         (out, tensor(lse, [b, h, tq].into()))
     }
 
@@ -268,11 +269,8 @@ impl AttentionBackward for Flex {
                     }
                 }
             });
-        let dv = Flex::float_matmul(Flex::float_swap_dims(p.clone(), 2, 3), grad.clone());
-        let mut ds = dense(Flex::float_matmul(
-            grad.clone(),
-            Flex::float_swap_dims(v, 2, 3),
-        ));
+        let dv = flex_matmul(Flex::float_swap_dims(p.clone(), 2, 3), grad.clone());
+        let mut ds = dense(flex_matmul(grad.clone(), Flex::float_swap_dims(v, 2, 3)));
         // D_i = Σ_d dO ∘ O per query row.
         let (dov, ov) = (values(&grad), values(&out));
         let mut rowdot = vec![0f32; dov.len() / d.max(1)];
@@ -292,8 +290,8 @@ impl AttentionBackward for Flex {
                     *x = pp * (*x - dd) * scale;
                 }
             });
-        let dq = Flex::float_matmul(ds.clone(), k);
-        let dk = Flex::float_matmul(Flex::float_swap_dims(ds, 2, 3), q);
+        let dq = flex_matmul(ds.clone(), k);
+        let dk = flex_matmul(Flex::float_swap_dims(ds, 2, 3), q);
         (dq, dk, dv)
     }
 }
