@@ -182,6 +182,11 @@ fn scores(q: &FlexTensor, k: &FlexTensor) -> (FlexTensor, [usize; 4]) {
     (s, dims)
 }
 
+/// One past the last unmasked key of a mask row, `None` when every key is masked.
+fn visible_end(mask_row: &[u8]) -> Option<usize> {
+    mask_row.iter().rposition(|&m| m == 0).map(|i| i + 1)
+}
+
 /// In place: each row of `s` becomes `softmax(s · scale)` over its unmasked entries; returns
 /// the rows' log-sum-exp (−∞ and a zero row where everything is masked).
 fn softmax_rows(s: &mut [f32], dims: [usize; 4], mask: &Mask, scale: f32) -> Vec<f32> {
@@ -193,6 +198,15 @@ fn softmax_rows(s: &mut [f32], dims: [usize; 4], mask: &Mask, scale: f32) -> Vec
         .for_each(|(bh, (plane, lse))| {
             let m = mask.plane(bh, h);
             for ((row, mrow), l) in plane.chunks_exact_mut(tk).zip(m.chunks_exact(tk)).zip(lse) {
+                // Keys after the row's last visible one (the causal future) are zero without
+                // an exponential: about half of every causal row.
+                let Some(end) = visible_end(mrow) else {
+                    row.fill(0.0);
+                    *l = f32::NEG_INFINITY;
+                    continue;
+                };
+                let (row, future) = row.split_at_mut(end);
+                future.fill(0.0);
                 for (x, &masked) in row.iter_mut().zip(mrow) {
                     *x = if masked != 0 {
                         f32::NEG_INFINITY
@@ -201,11 +215,6 @@ fn softmax_rows(s: &mut [f32], dims: [usize; 4], mask: &Mask, scale: f32) -> Vec
                     };
                 }
                 let mx = simd_math::max(row);
-                if mx == f32::NEG_INFINITY {
-                    row.fill(0.0);
-                    *l = f32::NEG_INFINITY;
-                    continue;
-                }
                 let mut sum = 0.0;
                 for x in row.iter_mut() {
                     let e = simd_math::exp(*x - mx);
@@ -260,6 +269,9 @@ impl AttentionBackward for Flex {
                 let m = mask.plane(bh, h);
                 for ((row, mrow), &l) in plane.chunks_exact_mut(tk).zip(m.chunks_exact(tk)).zip(lse)
                 {
+                    let end = visible_end(mrow).unwrap_or(0);
+                    let (row, future) = row.split_at_mut(end);
+                    future.fill(0.0);
                     for (x, &masked) in row.iter_mut().zip(mrow) {
                         *x = if masked != 0 || l == f32::NEG_INFINITY {
                             0.0
