@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use burn::tensor::{Shape, TensorData};
 use burn_flex::FlexTensor;
+use rayon::prelude::*;
 
 /// The tensor's elements in row-major order (a copy only when it is not contiguous).
 pub(crate) fn values(tensor: &FlexTensor) -> Cow<'_, [f32]> {
@@ -31,6 +32,14 @@ pub(crate) fn dense(t: FlexTensor) -> FlexTensor {
 /// A contiguous `f32` flex tensor of `shape` holding `data`.
 pub(crate) fn tensor(data: Vec<f32>, shape: Shape) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(data, shape))
+}
+
+/// `n` zeros, written by rayon's pool (a fused kernel's output buffer: a plain `vec![0; n]` is
+/// one `memset` on the calling thread while the other cores wait).
+pub(crate) fn zeroed(n: usize) -> Vec<f32> {
+    let mut v = Vec::with_capacity(n);
+    v.par_extend(rayon::iter::repeat_n(0f32, n).with_min_len(1 << 16));
+    v
 }
 
 /// Rows per rayon task: a few tasks per thread, and none smaller than about 16 K elements.

@@ -15,7 +15,7 @@ use burn::prelude::*;
 use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
-use super::flex_rows::{rows_per_task, tensor, values};
+use super::flex_rows::{rows_per_task, tensor, values, zeroed};
 use super::{fused_kernels_apply, register_grads, simd_math};
 
 /// RMSNorm as one backend operation.
@@ -75,7 +75,7 @@ impl RmsNormOps for Flex {
         let g = values(&gamma);
         let d = g.len();
         let eps = epsilon as f32;
-        let mut out = vec![0f32; xs.len()];
+        let mut out = zeroed(xs.len());
         let step = rows_per_task(xs.len() / d.max(1), d) * d;
         out.par_chunks_mut(step)
             .zip(xs.par_chunks(step))
@@ -104,7 +104,7 @@ impl RmsNormBackward for Flex {
         let g = values(&gamma);
         let d = g.len();
         let eps = epsilon as f32;
-        let mut dx = vec![0f32; xs.len()];
+        let mut dx = zeroed(xs.len());
         let step = rows_per_task(xs.len() / d.max(1), d) * d;
         let dgamma = dx
             .par_chunks_mut(step)

@@ -16,7 +16,7 @@ use burn::prelude::*;
 use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
-use super::flex_rows::{rows_per_task, tensor, values};
+use super::flex_rows::{rows_per_task, tensor, values, zeroed};
 use super::fused_kernels_apply;
 
 /// Rotate-half RoPE as one backend operation.
@@ -63,7 +63,7 @@ impl RopeOps for Flex {
         let half = d / 2;
         let (xs, c, s) = (values(&x), values(&cos), values(&sin));
         let sign = if inverse { -1.0f32 } else { 1.0 };
-        let mut out = vec![0f32; xs.len()];
+        let mut out = zeroed(xs.len());
         let rows = xs.len() / d.max(1);
         out.par_chunks_mut(d)
             .zip(xs.par_chunks(d))

@@ -15,7 +15,7 @@ use burn::tensor::activation::silu;
 use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
-use super::flex_rows::{tensor, values};
+use super::flex_rows::{tensor, values, zeroed};
 use super::{fused_kernels_apply, register_grads, simd_math};
 
 /// Elements per rayon task.
@@ -63,7 +63,7 @@ impl SwigluOps for Flex {
     fn fused_swiglu(gate: FlexTensor, up: FlexTensor) -> FlexTensor {
         let shape = gate.layout().shape().clone();
         let (g, u) = (values(&gate), values(&up));
-        let mut out = vec![0f32; g.len()];
+        let mut out = zeroed(g.len());
         out.par_chunks_mut(CHUNK)
             .zip(g.par_chunks(CHUNK).zip(u.par_chunks(CHUNK)))
             .for_each(|(o, (g, u))| {
@@ -83,8 +83,8 @@ impl SwigluBackward for Flex {
     ) -> (FlexTensor, FlexTensor) {
         let shape = gate.layout().shape().clone();
         let (g, u, dy) = (values(&gate), values(&up), values(&grad));
-        let mut d_gate = vec![0f32; g.len()];
-        let mut d_up = vec![0f32; g.len()];
+        let mut d_gate = zeroed(g.len());
+        let mut d_up = zeroed(g.len());
         d_gate
             .par_chunks_mut(CHUNK)
             .zip(d_up.par_chunks_mut(CHUNK))

@@ -16,7 +16,7 @@ use burn::tensor::activation::log_softmax;
 use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
-use super::flex_rows::{rows_per_task, tensor, values};
+use super::flex_rows::{rows_per_task, tensor, values, zeroed};
 use super::{fused_kernels_apply, simd_math};
 
 /// Token log-probabilities as one backend operation.
@@ -107,7 +107,7 @@ impl TokenLogprobsBackward for Flex {
         let x = values(&logits);
         let ids = target_ids(&targets, vocab);
         let g = values(&grad);
-        let mut dx = vec![0f32; n * vocab];
+        let mut dx = zeroed(n * vocab);
         dx.par_chunks_mut(vocab.max(1))
             .zip(x.par_chunks(vocab.max(1)))
             .zip(ids.par_iter().zip(g.par_iter()))
