@@ -396,6 +396,9 @@ fn committed_study_runs_are_what_the_study_reads_back() {
     let mut checked = 0;
     for entry in std::fs::read_dir(&results).unwrap() {
         let dir = entry.unwrap().path();
+        if !dir.is_dir() {
+            continue; // the study's results.md and results.json
+        }
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(dir.join("study_run.json"))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -407,6 +410,16 @@ fn committed_study_runs_are_what_the_study_reads_back() {
         assert_eq!(run.eval.examples, config.task.test_users, "{name}");
         checked += 1;
     }
-    // The two untrained rows and the six trained arms of seed 1 at least.
-    assert!(checked >= 8, "{checked} committed runs");
+    // The whole study: the two untrained rows once, every trained arm for every seed.
+    let untrained = 2;
+    let whole = untrained + (config.arms.len() - untrained) * config.seeds.len();
+    assert_eq!(checked, whole, "committed runs");
+    // And the table the study wrote from them.
+    let text = std::fs::read_to_string(results.join("results.md")).unwrap();
+    let table = text.split("History use").next().unwrap();
+    assert_eq!(
+        table.lines().filter(|l| l.contains(", LoRA |")).count(),
+        config.arms.len() - untrained,
+        "one row per trained arm in results.md"
+    );
 }
