@@ -26,12 +26,12 @@ pub const TOP_PAD_BYTES: i32 = 64 << 20;
 pub fn retain_freed_memory() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
+        // Every setting is tried (an array's `map` runs them all), then all must be accepted.
         [
             (libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES),
             (libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES),
             (libc::M_TOP_PAD, TOP_PAD_BYTES),
         ]
-        .into_iter()
         .map(|(param, value)| {
             // SAFETY: `mallopt` takes two integers and touches only malloc's own parameters,
             // under malloc's lock; it has no pointer arguments and no precondition.
@@ -39,10 +39,8 @@ pub fn retain_freed_memory() -> bool {
             let accepted = unsafe { libc::mallopt(param, value) };
             accepted == 1
         })
-        // Every setting is tried, even after one is refused.
-        .filter(|&accepted| !accepted)
-        .count()
-            == 0
+        .iter()
+        .all(|&accepted| accepted)
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     {

@@ -411,15 +411,16 @@ fn committed_study_runs_are_what_the_study_reads_back() {
         checked += 1;
     }
     // The whole study: the two untrained rows once, every trained arm for every seed.
-    let untrained = 2;
-    let whole = untrained + (config.arms.len() - untrained) * config.seeds.len();
+    let trained = config.arms.iter().filter(|arm| arm.trains()).count();
+    let untrained = config.arms.len() - trained;
+    let whole = untrained + trained * config.seeds.len();
     assert_eq!(checked, whole, "committed runs");
     // And the table the study wrote from them.
     let text = std::fs::read_to_string(results.join("results.md")).unwrap();
     let table = text.split("History use").next().unwrap();
     assert_eq!(
         table.lines().filter(|l| l.contains(", LoRA |")).count(),
-        config.arms.len() - untrained,
+        trained,
         "one row per trained arm in results.md"
     );
 }

@@ -269,11 +269,12 @@ impl AttentionBackward for Flex {
                 let m = mask.plane(bh, h);
                 for ((row, mrow), &l) in plane.chunks_exact_mut(tk).zip(m.chunks_exact(tk)).zip(lse)
                 {
+                    // A fully masked row (log-sum-exp −∞) has `end` 0: all of it is zeroed here.
                     let end = visible_end(mrow).unwrap_or(0);
                     let (row, future) = row.split_at_mut(end);
                     future.fill(0.0);
                     for (x, &masked) in row.iter_mut().zip(mrow) {
-                        *x = if masked != 0 || l == f32::NEG_INFINITY {
+                        *x = if masked != 0 {
                             0.0
                         } else {
                             simd_math::exp(*x * scale - l)

@@ -15,8 +15,8 @@ use burn::backend::{Backend, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
 use burn_flex::FlexTensor;
 
+use super::fused_kernels_apply;
 use super::gemm::flex_matmul;
-use super::{fused_kernels_apply, register_grads};
 
 /// The matrix product as one backend operation.
 #[backend_extension(Flex, Autodiff)]
@@ -99,7 +99,7 @@ impl<B: Backend + MatmulOps + MatmulBackward, C: CheckpointStrategy> MatmulOps f
                 let [d_lhs, d_rhs] = B::fused_matmul_backward(lhs, rhs, grad, want);
                 for (parent, value) in parents.into_iter().zip([d_lhs, d_rhs]) {
                     if let (Some(id), Some(value)) = (parent, value) {
-                        register_grads::<B, 1>(grads, [Some(id)], [value]);
+                        grads.register::<B>(id, value);
                     }
                 }
             }
