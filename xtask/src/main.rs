@@ -186,6 +186,8 @@ const NOT_GENERATORS: &[&str] = &[
     "crates/models/benches/causal_lm_transformers.py",
     // The GGUF decode benchmark's llama.cpp and transformers sides (run by the bench).
     "crates/models/benches/gguf_decode_peers.py",
+    // The matrix-product benchmark's torch side (run by the bench).
+    "crates/models/benches/matmul_shapes_torch.py",
     // Writes a 0.85 GB synthetic model into the models directory on demand (issue 20's QLoRA
     // size test), not a committed fixture.
     "crates/models/tests/fixtures/gguf/make_synthetic_llama.py",

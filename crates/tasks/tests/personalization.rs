@@ -210,8 +210,8 @@ fn personalization_study_configs_in_docs_parse_and_validate() {
         }
     }
     assert_eq!(
-        checked, 7,
-        "the seven configurations of docs/personalization.md"
+        checked, 9,
+        "the nine configurations of docs/personalization.md"
     );
 }
 
