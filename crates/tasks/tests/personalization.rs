@@ -11,6 +11,7 @@ use prefopt_tasks::personalization::{
     oracle_with_history, oracle_without_history, parse_review_text, render_prompt,
     style_from_history, write_personalization_task,
 };
+use prefopt_tasks::personalization_study::run::{row_label, run_dir_name};
 use prefopt_tasks::{ArmRun, PersonalizationStudyConfig};
 use serde_json::Value;
 
@@ -386,41 +387,76 @@ fn personalization_default_task_fits_the_model() {
 fn committed_study_runs_are_what_the_study_reads_back() {
     // docs/studies/results/<config>/<run>/study_run.json is what a study keeps instead of
     // rerunning (docs/personalization.md: copying them into the output directory continues
-    // the study): each must parse, sit in the directory its arm and seed name, and belong to
-    // its configuration.
+    // the study): each must parse, sit in the directory its arm, tuning and seed name, and
+    // belong to its configuration; and every configuration's whole study is committed.
+    for config in [
+        "personalization-smollm2-lora",
+        "personalization-smollm2-full",
+        "personalization-smollm2-full-sft",
+        "personalization-smollm2-full-paper-lr",
+    ] {
+        check_committed_study(config);
+    }
+}
+
+fn check_committed_study(name: &str) {
     let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/studies");
     let config =
-        PersonalizationStudyConfig::from_toml_file(&docs.join("personalization-smollm2-lora.toml"))
-            .unwrap();
-    let results = docs.join("results/personalization-smollm2-lora");
+        PersonalizationStudyConfig::from_toml_file(&docs.join(format!("{name}.toml"))).unwrap();
+    let results = docs.join("results").join(name);
     let mut checked = 0;
-    for entry in std::fs::read_dir(&results).unwrap() {
+    for entry in std::fs::read_dir(&results).unwrap_or_else(|e| panic!("{name}: {e}")) {
         let dir = entry.unwrap().path();
         if !dir.is_dir() {
             continue; // the study's results.md and results.json
         }
-        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let run_name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(dir.join("study_run.json"))
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let run: ArmRun = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let lora = if run.tuning.is_some() { "-lora" } else { "" };
-        assert_eq!(name, format!("{}{lora}-{}", run.arm.slug(), run.seed));
-        assert!(config.arms.contains(&run.arm), "{name}");
-        assert!(config.seeds.contains(&run.seed), "{name}");
-        assert_eq!(run.eval.examples, config.task.test_users, "{name}");
+            .unwrap_or_else(|e| panic!("{name}/{run_name}: {e}"));
+        let run: ArmRun =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}/{run_name}: {e}"));
+        assert_eq!(run_name, run_dir_name(run.arm, run.tuning, run.seed));
+        assert!(config.arms.contains(&run.arm), "{name}/{run_name}");
+        assert!(config.seeds.contains(&run.seed), "{name}/{run_name}");
+        assert_eq!(
+            run.tuning.is_some(),
+            run.arm.trains(),
+            "{name}/{run_name}: tuning"
+        );
+        if let Some(tuning) = run.tuning {
+            assert!(config.tuning.contains(&tuning), "{name}/{run_name}");
+        }
+        assert_eq!(
+            run.eval.examples, config.task.test_users,
+            "{name}/{run_name}"
+        );
         checked += 1;
     }
-    // The whole study: the two untrained rows once, every trained arm for every seed.
-    let trained = config.arms.iter().filter(|arm| arm.trains()).count();
-    let untrained = config.arms.len() - trained;
-    let whole = untrained + trained * config.seeds.len();
-    assert_eq!(checked, whole, "committed runs");
-    // And the table the study wrote from them.
+    // The whole study: the untrained rows once (every seed starts from the same weights),
+    // every trained arm for every seed and tuning.
+    let whole: usize = config
+        .arms
+        .iter()
+        .map(|arm| {
+            let seeds = if arm.trains() { config.seeds.len() } else { 1 };
+            arm.tunings(&config.tuning).len() * seeds
+        })
+        .sum();
+    assert_eq!(checked, whole, "{name}: committed runs");
+    // And the table the study wrote from them: one row per arm and tuning.
     let text = std::fs::read_to_string(results.join("results.md")).unwrap();
     let table = text.split("History use").next().unwrap();
-    assert_eq!(
-        table.lines().filter(|l| l.contains(", LoRA |")).count(),
-        trained,
-        "one row per trained arm in results.md"
-    );
+    let labels: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| ")?.split(" | ").next())
+        .collect();
+    for arm in &config.arms {
+        for tuning in arm.tunings(&config.tuning) {
+            let label = row_label(*arm, tuning, &config.tuning);
+            assert!(
+                labels.contains(&label.as_str()),
+                "{name}: no row {label} in results.md"
+            );
+        }
+    }
 }

@@ -123,8 +123,20 @@ pub fn run_personalization_study(
     Ok(report)
 }
 
-/// `<arm>-<seed>` (full fine-tuning and the untrained rows) or `<arm>-lora-<seed>`.
-fn run_dir_name(arm: StudyArm, tuning: Option<FineTuning>, seed: u64) -> String {
+/// The label of one arm's row in the study's table: the arm's, followed by the tuning when
+/// it is not the study's only one, full fine-tuning (`tuning`: the study's).
+pub fn row_label(arm: StudyArm, run: Option<FineTuning>, tuning: &[FineTuning]) -> String {
+    match run {
+        Some(FineTuning::Lora) => format!("{}, LoRA", arm.label()),
+        Some(FineTuning::Qlora) => format!("{}, QLoRA", arm.label()),
+        Some(FineTuning::Full) if tuning.len() > 1 => format!("{}, full fine-tuning", arm.label()),
+        _ => arm.label().to_owned(),
+    }
+}
+
+/// The directory of one run under the study's output directory: `<arm>-<seed>` (full
+/// fine-tuning and the untrained rows), `<arm>-lora-<seed>` or `<arm>-qlora-<seed>`.
+pub fn run_dir_name(arm: StudyArm, tuning: Option<FineTuning>, seed: u64) -> String {
     match tuning {
         Some(FineTuning::Lora) => format!("{}-lora-{seed}", arm.slug()),
         Some(FineTuning::Qlora) => format!("{}-qlora-{seed}", arm.slug()),
@@ -250,14 +262,7 @@ fn table_rows(config: &PersonalizationStudyConfig, runs: &[ArmRun]) -> Result<Ve
             } else {
                 of(StudyArm::ContextSft)
             };
-            let label = match tuning {
-                Some(FineTuning::Lora) => format!("{}, LoRA", arm.label()),
-                Some(FineTuning::Qlora) => format!("{}, QLoRA", arm.label()),
-                Some(FineTuning::Full) if config.tuning.len() > 1 => {
-                    format!("{}, full fine-tuning", arm.label())
-                }
-                _ => arm.label().to_owned(),
-            };
+            let label = row_label(arm, tuning, &config.tuning);
             rows.push(StudyRow::from_runs(&label, &of(arm), &context_sft));
         }
     }
